@@ -1,0 +1,44 @@
+"""The Celery app and its beat schedule: two entries, whatever the number of feeds.
+
+Embedded default broker: kombu's SQLAlchemy transport over a SQLite file, so `make run` needs
+no server. Production sets FEEDWASH_BROKER_URL=redis://...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from worker.settings import get_settings
+from worker.storage.db import dispose_engines
+
+settings = get_settings()
+
+app = Celery("feedwash", broker=settings.resolved_broker_url(), include=["worker.tasks"])
+app.conf.update(
+    task_acks_late=True,  # a task killed mid-way is redelivered; tasks are idempotent
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_default_queue="feedwash",
+    timezone="UTC",
+    broker_connection_retry_on_startup=True,
+    beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+    beat_schedule={
+        "dispatch-due-sources": {
+            "task": "worker.tasks.dispatch_due_sources",
+            "schedule": float(settings.dispatch_interval_seconds),
+        },
+        "import-seeds": {
+            "task": "worker.tasks.import_seeds",
+            "schedule": float(settings.seed_import_interval_seconds),
+        },
+    },
+)
+
+
+@worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    dispose_engines()

@@ -1,0 +1,209 @@
+"""`feedwash` command line. Command names and flags are a contract scripts rely on: keep them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker import config, ingest
+from worker.settings import get_settings
+from worker.storage import migrate, repo
+from worker.storage.db import get_engine, transaction
+
+app = typer.Typer(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+seeds_app = typer.Typer(help="Seed posts (Markdown + YAML front matter + HTML body).", no_args_is_help=True)
+feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seeds_app, name="seeds")
+app.add_typer(feeds_app, name="feeds")
+out = Console()
+err = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the database on first run)."""
+    url = get_settings().resolved_database_url()
+    migrate.upgrade(url)
+    out.print(f"database at head: {get_engine().url.render_as_string(hide_password=True)}")
+
+
+@seeds_app.command("import")
+def seeds_import(directory: Annotated[Path, typer.Argument(help="Folder of seed posts.")]) -> None:
+    """Import every new or changed seed file; unchanged files cost one stat() each."""
+    if not directory.is_dir():
+        err.print(f"error: {directory} is not a folder")
+        raise typer.Exit(2)
+    report = ingest.import_seeds(directory)
+    for message in report.errors:
+        err.print(f"error: {message}", markup=False)
+    out.print(f"{report.imported} imported, {report.duplicates} duplicates, "
+              f"{report.unchanged} unchanged, {len(report.errors)} errors")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: str,
+    interval: Annotated[int | None, typer.Option(help="Minutes between polls.")] = None,
+) -> None:
+    """Add a feed to poll (an existing URL keeps its settings)."""
+    minutes = interval or get_settings().default_interval_minutes
+    with transaction() as session:
+        source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
+    out.print(f"{source_id}\t{url}")
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """Every source with its status, last success, last error and next poll."""
+    with transaction() as session:
+        sources = repo.list_sources(session)
+    table = Table("id", "kind", "status", "url", "last success", "next poll", "why", "last error")
+    for s in sources:
+        table.add_row(str(s.id), s.kind, s.status, s.url, _when(s.last_success_at), _when(s.next_poll_at),
+                      s.next_poll_reason or "", (s.last_error or "")[:80])
+    out.print(table)
+
+
+@feeds_app.command("remove")
+def feeds_remove(source_id: int) -> None:
+    """Remove a source, its sightings, and the articles only it had."""
+    with transaction() as session:
+        removed = repo.remove_source(session, source_id)
+    if not removed:
+        err.print(f"error: no source {source_id}")
+        raise typer.Exit(1)
+    out.print(f"removed source {source_id}")
+
+
+@feeds_app.command("sync")
+def feeds_sync() -> None:
+    """Add the sources listed in the sources file (FEEDWASH_SOURCES_FILE)."""
+    settings = get_settings()
+    for source in config.load_sources(settings.sources_file):
+        with transaction() as session:
+            repo.ensure_source(session, "feed", source.url, ingest.utcnow(),
+                               source.interval_minutes or settings.default_interval_minutes, source.title)
+    out.print(f"synced {settings.sources_file}")
+
+
+@app.command()
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="Poll due sources once and exit.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Poll every source now, due or not.")] = False,
+) -> None:
+    """Poll due feeds in this process (no broker needed). Without --once, keep polling."""
+    while True:
+        failed = 0
+        for source_id in ingest.due_source_ids(force=force, limit=None):
+            report = ingest.poll_source(source_id)
+            failed += report.status == "error"
+            line = (f"{report.source_id}\t{report.status}\t{report.new} new\t"
+                    f"{report.duplicates} duplicates\t{report.unchanged} unchanged\t{report.url}")
+            out.print(line, markup=False, highlight=False)
+            for message in report.errors:
+                err.print(f"error: {message}", markup=False)
+        if once:
+            raise typer.Exit(1 if failed else 0)
+        force = False
+        time.sleep(get_settings().dispatch_interval_seconds)
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="atom, rss or json.")] = "atom",
+    limit: Annotated[int | None, typer.Option(help="Items (default FEEDWASH_FEED_LIMIT).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include folded duplicates.")] = False,
+) -> None:
+    """Write the feed the web app serves at /feeds/all.<format> to stdout."""
+    from worker.publish import build_feed
+
+    if format not in ("atom", "rss", "json"):
+        err.print("error: --format must be atom, rss or json")
+        raise typer.Exit(2)
+    with transaction() as session:
+        body = build_feed(session, get_settings(), format, limit, include_duplicates=all_)
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the feeds and pages over HTTP."""
+    import uvicorn
+
+    uvicorn.run("worker.web.app:app", host=host, port=port, proxy_headers=True)
+
+
+@app.command()
+def worker(concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2) -> None:
+    """Run a Celery worker."""
+    os.execvp(sys.executable, [sys.executable, *_celery("worker", f"--concurrency={concurrency}")])
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat (exactly one per deployment)."""
+    os.execvp(sys.executable, [sys.executable, *_celery("beat")])
+
+
+def _celery(*args: str) -> list[str]:
+    return ["-m", "celery", "-A", "worker.celery_app:app", *args, "--loglevel=INFO"]
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Migrate, import seeds, then run web + worker + beat together until interrupted."""
+    settings = get_settings()
+    db_upgrade()
+    feeds_sync()
+    if settings.seeds_dir.is_dir():
+        seeds_import(settings.seeds_dir)
+    commands = [
+        [sys.executable, "-m", "worker.cli", "serve", "--host", host, "--port", str(port)],
+        [sys.executable, *_celery("worker", "--concurrency=2")],
+        [sys.executable, *_celery("beat")],
+    ]
+    children = [subprocess.Popen(c) for c in commands]
+    out.print(f"feedwash running: {settings.base_url}/feeds/all.atom (Ctrl-C stops)")
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop and all(c.poll() is None for c in children):
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        child.wait(timeout=30)
+    raise typer.Exit(0 if stop else 1)
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else ""
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,84 @@
+"""Frozen records named by pipeline stage: ParsedEntry -> CleanArticle -> FeedItem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class InputError(ValueError):
+    """Bad input (a broken feed or seed file). The message names the offending input."""
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One item of a feed or one seed post, before cleaning."""
+
+    entry_key: str  # identity within its source: guid, else link, else title + date
+    title: str
+    html: str  # the raw body HTML as the source gave it
+    link: str | None = None
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None  # always timezone-aware when set
+    updated: datetime | None = None
+    lead_image: str | None = None
+    base_url: str | None = None  # for resolving relative URLs in html
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    warnings: tuple[str, ...] = ()  # e.g. feedparser bozo messages of a readable feed
+
+
+@dataclass(frozen=True)
+class CleanedHtml:
+    html: str
+    text: str
+    removed: dict[str, int] = field(default_factory=dict)  # rule name -> elements removed
+
+
+@dataclass(frozen=True)
+class CleanArticle:
+    """A cleaned entry, ready to store: the unit of deduplication."""
+
+    entry: ParsedEntry
+    html: str
+    text: str
+    summary: str
+    content_hash: str
+    cleaner_version: str
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One item of an output feed, as the renderers see it."""
+
+    id: str
+    title: str
+    link: str
+    html: str
+    summary: str
+    published: datetime
+    updated: datetime
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    image: str | None = None
+    related_links: tuple[str, ...] = ()
+    extension: dict[str, Any] = field(default_factory=dict)  # JSON Feed `_feedwash`
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    title: str
+    self_url: str  # absolute URL of this feed document
+    home_url: str
+    id: str
+    updated: datetime
+    description: str = "Cleaned, deduplicated articles republished by feedwash"
+    language: str = "zh-CN"

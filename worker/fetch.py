@@ -1,0 +1,70 @@
+"""The only HTTP client code: one GET with timeouts, a size cap and conditional headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from worker import USER_AGENT
+from worker.settings import Settings, get_settings
+
+ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
+          "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5")
+
+
+class FetchError(Exception):
+    """The source could not be fetched; the message says why and names the URL."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # after redirects
+    status: int
+    content: bytes  # empty on 304
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def fetch(
+    url: str, *, etag: str | None = None, last_modified: str | None = None,
+    settings: Settings | None = None,
+) -> FetchResult:
+    settings = settings or get_settings()
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    timeout = httpx.Timeout(settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
+    try:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=True, max_redirects=settings.fetch_max_redirects
+        ) as client, client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304:
+                return FetchResult(str(response.url), 304, b"", dict(response.headers))
+            if response.status_code >= 400:
+                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
+            body = _read_capped(response, settings.fetch_max_bytes, url)
+            return FetchResult(str(response.url), response.status_code, body, dict(response.headers))
+    except httpx.TooManyRedirects:
+        raise FetchError(f"{url}: more than {settings.fetch_max_redirects} redirects") from None
+    except httpx.TimeoutException as exc:
+        raise FetchError(f"{url}: timed out ({type(exc).__name__})") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+def _read_capped(response: httpx.Response, limit: int, url: str) -> bytes:
+    """Read the *decoded* body, stopping at `limit` bytes: a gzip bomb is cut off, not inflated."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FetchError(f"{url}: response larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,210 @@
+"""Orchestration: fetch or read -> pure core -> storage. Shared by Celery tasks and the CLI.
+
+Each function takes ids or paths, opens its own transactions, and records (never raises) the
+errors of bad input, so one broken feed or seed file cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from worker import config
+from worker.core.feed import parse_feed
+from worker.core.pipeline import clean_entry
+from worker.core.seed import parse_seed
+from worker.core.types import InputError, ParsedEntry
+from worker.fetch import FetchError, fetch
+from worker.seeds import SeedFileStat, walk_seeds
+from worker.settings import Settings, get_settings
+from worker.storage import repo
+from worker.storage.db import transaction
+from worker.storage.models import Source
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def raw_entry_hash(entry: ParsedEntry) -> str:
+    """Of what the source sent: unchanged entries are skipped before the (costly) cleaning."""
+    raw = "\x00".join((entry.title, entry.link or "", entry.html, *entry.categories))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---- seeds -----------------------------------------------------------------------------------
+
+@dataclass
+class SeedReport:
+    imported: int = 0  # files that produced a new article
+    duplicates: int = 0  # files whose article was already stored
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def seed_source_id(folder: Path) -> int:
+    with transaction() as session:
+        return repo.ensure_source(session, "seed", str(folder.resolve()), utcnow(), title=folder.name)
+
+
+def changed_seed_files(folder: Path) -> tuple[int, list[SeedFileStat], int]:
+    """(source id, files changed since the last import, count unchanged), from stat() alone."""
+    source_id = seed_source_id(folder)
+    with transaction() as session:
+        known = repo.seed_file_states(session, source_id)
+    changed, unchanged = [], 0
+    for stat in walk_seeds(folder):
+        previous = known.get(stat.path)
+        if previous and previous[:2] == (stat.size, stat.mtime_ns):
+            unchanged += 1
+        else:
+            changed.append(stat)
+    return source_id, changed, unchanged
+
+
+def import_seed_file(source_id: int, folder: Path, relpath: str, settings: Settings | None = None) -> str:
+    """Import one seed file in one transaction. Returns "imported", "duplicate", "unchanged" or
+    the recorded error message."""
+    settings = settings or get_settings()
+    path = folder / relpath
+    now = utcnow()
+    try:
+        data = path.read_bytes()
+        stat = path.stat()
+    except OSError as exc:
+        return _record_seed_error(source_id, relpath, f"{relpath}: unreadable: {exc.strerror}", now)
+    sha = hashlib.sha256(data).hexdigest()
+    with transaction() as session:
+        known = repo.seed_file_states(session, source_id).get(relpath)
+        if known and known[2] == sha:  # touched, not changed
+            repo.save_seed_file(session, source_id, relpath, stat.st_size, stat.st_mtime_ns, sha, now)
+            return "unchanged"
+    try:
+        entry = parse_seed(data, relpath, settings.timezone)
+        article = clean_entry(entry, config.load_rules(settings.rules_dir), None, settings.short_text_chars)
+    except InputError as exc:
+        return _record_seed_error(source_id, relpath, str(exc), now, (stat.st_size, stat.st_mtime_ns, sha))
+    with transaction() as session:
+        source_url = str(folder.resolve())
+        stored = repo.store_article(session, source_id, source_url, article, sha, now)
+        repo.save_seed_file(session, source_id, relpath, stat.st_size, stat.st_mtime_ns, sha, now,
+                            article_id=stored.article_id)
+    return "imported" if stored.created else "duplicate"
+
+
+def _record_seed_error(
+    source_id: int, relpath: str, message: str, now: datetime,
+    stat: tuple[int, int, str] | None = None,
+) -> str:
+    log.warning("seed import failed: %s", message)
+    with transaction() as session:
+        repo.record_error(session, source_id, relpath, message, now)
+        if stat is not None:
+            repo.save_seed_file(session, source_id, relpath, *stat, now, error=message)
+    return message
+
+
+def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
+    """Import every changed file under `folder`, in-process."""
+    source_id, changed, unchanged = changed_seed_files(folder)
+    report = SeedReport(unchanged=unchanged)
+    for stat in changed:
+        outcome = import_seed_file(source_id, folder, stat.path, settings)
+        if outcome == "imported":
+            report.imported += 1
+        elif outcome == "duplicate":
+            report.duplicates += 1
+        elif outcome == "unchanged":
+            report.unchanged += 1
+        else:
+            report.errors.append(outcome)
+    return report
+
+
+# ---- feeds -----------------------------------------------------------------------------------
+
+@dataclass
+class PollReport:
+    source_id: int
+    url: str
+    status: str = "ok"  # ok | not-modified | error
+    new: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def poll_source(source_id: int, settings: Settings | None = None) -> PollReport:
+    """Fetch, parse, clean and store one feed; always records the outcome on the source."""
+    settings = settings or get_settings()
+    with transaction() as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return PollReport(source_id, "", status="error", errors=[f"source {source_id} not found"])
+        url, etag, last_modified, interval = (
+            source.url, source.etag, source.last_modified, source.interval_minutes)
+    report = PollReport(source_id, url)
+    now = utcnow()
+    next_poll = now + timedelta(minutes=interval)
+    try:
+        result = fetch(url, etag=etag, last_modified=last_modified, settings=settings)
+        if result.not_modified:
+            report.status = "not-modified"
+            with transaction() as session:
+                repo.mark_polled(session, source_id, now, next_poll, f"interval {interval} min")
+            return report
+        parsed = parse_feed(result.content, result.url, result.headers)
+    except (FetchError, InputError) as exc:
+        return _record_poll_error(report, str(exc), now, next_poll)
+    rules = config.load_rules(settings.rules_dir)
+    with transaction() as session:
+        known = repo.known_entries(session, source_id, (e.entry_key for e in parsed.entries))
+        unchanged: list[str] = []
+        for entry in _unique_entries(parsed.entries):
+            raw = raw_entry_hash(entry)
+            if known.get(entry.entry_key) == raw:
+                unchanged.append(entry.entry_key)
+                continue
+            article = clean_entry(entry, rules, url, settings.short_text_chars)
+            stored = repo.store_article(session, source_id, url, article, raw, now)
+            report.new += stored.created
+            report.duplicates += not stored.created
+        repo.touch_sightings(session, source_id, unchanged, now)
+        report.unchanged = len(unchanged)
+        for warning in parsed.warnings:
+            repo.record_error(session, source_id, url, f"{url}: feed parsed with warnings: {warning}", now)
+        repo.mark_polled(
+            session, source_id, now, next_poll, f"interval {interval} min",
+            etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
+            title=parsed.title,
+        )
+    return report
+
+
+def _unique_entries(entries: tuple[ParsedEntry, ...]) -> list[ParsedEntry]:
+    """A feed that repeats a guid keeps its first occurrence (feeds list newest first)."""
+    seen: dict[str, ParsedEntry] = {}
+    for entry in entries:
+        seen.setdefault(entry.entry_key, entry)
+    return list(seen.values())
+
+
+def _record_poll_error(report: PollReport, message: str, now: datetime, next_poll: datetime) -> PollReport:
+    log.warning("poll failed: %s", message)
+    report.status = "error"
+    report.errors.append(message)
+    with transaction() as session:
+        repo.record_error(session, report.source_id, report.url, message, now)
+        repo.mark_polled(session, report.source_id, now, next_poll, "retry after error", error=message)
+    return report
+
+
+def due_source_ids(force: bool = False, limit: int | None = None) -> list[int]:
+    """Feeds due now (every feed with `force`); `limit=None` means all of them."""
+    with transaction() as session:
+        return repo.due_feed_ids(session, utcnow(), limit, force)

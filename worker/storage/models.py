@@ -1,0 +1,141 @@
+"""Tables. Uniqueness that dedup relies on is a database constraint, never a check in Python."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which has no zones) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON(),
+    }
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "feed" or "seed"
+    url: Mapped[str] = mapped_column(String(2048), unique=True)  # feed URL, or seed folder path
+    title: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    next_poll_at: Mapped[datetime | None]
+    next_poll_reason: Mapped[str | None] = mapped_column(String(256))
+    lease_until: Mapped[datetime | None]
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_sources_due", "status", "next_poll_at"),)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)  # stable across re-cleaning
+    content_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(2048))
+    author: Mapped[str | None] = mapped_column(String(512))
+    categories: Mapped[list[str]] = mapped_column(default=list)
+    lead_image: Mapped[str | None] = mapped_column(String(2048))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    cleaner_version: Mapped[str] = mapped_column(String(16))
+    removed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_articles_published", "published_at", "id"),)
+
+
+class Sighting(Base):
+    """One source's sighting of an article: the entry identity, kept for every duplicate."""
+
+    __tablename__ = "sightings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    raw_hash: Mapped[str] = mapped_column(String(64))  # of the raw entry: unchanged -> skip cleaning
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("source_id", "entry_key", name="uq_sightings_entry"),)
+
+
+class SeedFile(Base):
+    """What was imported from each seed file, so an unchanged folder costs only a stat()."""
+
+    __tablename__ = "seed_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(2048))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # "imported" or "error"
+    error: Mapped[str | None] = mapped_column(Text)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("source_id", "path", name="uq_seed_files_path"),)
+
+
+class IngestError(Base):
+    """Every bad feed or seed file, recorded with the input it names."""
+
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(2048))
+    message: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]

@@ -1,0 +1,256 @@
+"""Queries: every read and write the edges need, as named functions over a Session.
+
+Writes that race (two workers, two beats, a retried task) go through INSERT ... ON CONFLICT,
+so the database, not a check-then-insert in Python, decides who wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from worker.core.types import CleanArticle
+from worker.storage.models import Article, IngestError, SeedFile, Sighting, Source
+from worker.storage.upsert import insert_for
+
+
+def ensure_source(
+    session: Session, kind: str, url: str, now: datetime, interval_minutes: int = 60,
+    title: str | None = None,
+) -> int:
+    """The id of the source at `url`, created if missing (concurrent callers get the same id)."""
+    stmt = insert_for(session, Source).values(
+        kind=kind, url=url, title=title, interval_minutes=interval_minutes, status="active",
+        next_poll_at=now, next_poll_reason="new source", created_at=now, error_count=0,
+    ).on_conflict_do_nothing(index_elements=["url"])
+    session.execute(stmt)
+    return session.execute(select(Source.id).where(Source.url == url)).scalar_one()
+
+
+def list_sources(session: Session, kind: str | None = None) -> Sequence[Source]:
+    query = select(Source).order_by(Source.id)
+    if kind:
+        query = query.where(Source.kind == kind)
+    return session.execute(query).scalars().all()
+
+
+def remove_source(session: Session, source_id: int) -> bool:
+    """Delete a source and its sightings; articles seen only there go too."""
+    orphan_ids = select(Sighting.article_id).where(Sighting.source_id == source_id)
+    shared_ids = select(Sighting.article_id).where(Sighting.source_id != source_id)
+    article_ids = session.execute(orphan_ids.except_(shared_ids)).scalars().all()
+    session.execute(delete(SeedFile).where(SeedFile.source_id == source_id))
+    session.execute(delete(Sighting).where(Sighting.source_id == source_id))
+    session.execute(delete(IngestError).where(IngestError.source_id == source_id))
+    if article_ids:
+        session.execute(delete(Article).where(Article.id.in_(article_ids)))
+    result: Any = session.execute(delete(Source).where(Source.id == source_id))
+    return bool(result.rowcount)
+
+
+def due_feed_ids(session: Session, now: datetime, limit: int | None, force: bool = False) -> list[int]:
+    query = select(Source.id).where(Source.kind == "feed", Source.status.in_(("active", "error")))
+    if not force:
+        query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+    return list(session.execute(query.order_by(Source.next_poll_at, Source.id).limit(limit)).scalars())
+
+
+def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take up to `limit` due feeds and push their next poll past `lease`, so a second
+    dispatcher (or the next beat tick) does not enqueue them again. PostgreSQL skips rows
+    another dispatcher holds; SQLite serialises writers (BEGIN IMMEDIATE) to the same effect."""
+    query = (
+        select(Source.id)
+        .where(Source.kind == "feed", Source.status.in_(("active", "error")))
+        .where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+        .order_by(Source.next_poll_at, Source.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.execute(query).scalars())
+    if ids:
+        session.execute(
+            update(Source).where(Source.id.in_(ids)).values(
+                next_poll_at=now + lease, next_poll_reason="queued for polling", lease_until=now + lease
+            )
+        )
+    return ids
+
+
+def known_entries(session: Session, source_id: int, keys: Iterable[str]) -> dict[str, str]:
+    """entry_key -> raw_hash for the entries of this source already stored."""
+    keys = list(keys)
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):  # stay under bound-parameter limits
+        rows = session.execute(
+            select(Sighting.entry_key, Sighting.raw_hash).where(
+                Sighting.source_id == source_id, Sighting.entry_key.in_(keys[start:start + 500])
+            )
+        )
+        found.update({key: raw for key, raw in rows})
+    return found
+
+
+def touch_sightings(session: Session, source_id: int, keys: Sequence[str], now: datetime) -> None:
+    for start in range(0, len(keys), 500):
+        session.execute(
+            update(Sighting)
+            .where(Sighting.source_id == source_id, Sighting.entry_key.in_(keys[start:start + 500]))
+            .values(last_seen_at=now)
+        )
+
+
+def public_id_for(source_url: str, entry_key: str) -> str:
+    """Stable across re-cleaning and re-import: derived from where the article first came from."""
+    return hashlib.sha256(f"{source_url}\x00{entry_key}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Stored:
+    article_id: int
+    created: bool  # a new article (False: a duplicate of a stored one)
+
+
+def store_article(
+    session: Session, source_id: int, source_url: str, article: CleanArticle, raw_hash: str,
+    now: datetime,
+) -> Stored:
+    """Store one cleaned entry; the database's unique keys settle every race.
+
+    New content: insert-or-ignore by content hash (a duplicate finds the stored one). An entry
+    this source sent before with other content: its article is updated in place, unless the new
+    content is already stored, in which case the sighting moves there.
+    """
+    entry = article.entry
+    previous = session.execute(
+        select(Sighting.article_id).where(
+            Sighting.source_id == source_id, Sighting.entry_key == entry.entry_key
+        )
+    ).scalar_one_or_none()
+    article_id = _article_id_by_hash(session, article.content_hash)
+    created = False
+    if article_id is None and previous is not None:
+        _update_article(session, previous, article, now)
+        article_id = previous
+    elif article_id is None:
+        article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article, now)
+        created = article_id is not None
+        if article_id is None:  # lost a race, or the public id is taken by an older article
+            article_id = _article_id_by_hash(session, article.content_hash) or _insert_article(
+                session, public_id_for(source_url, entry.entry_key + article.content_hash),
+                article, now)
+        if article_id is None:
+            raise RuntimeError(f"could not store article {article.content_hash}")
+    sighting = insert_for(session, Sighting).values(
+        article_id=article_id, source_id=source_id, entry_key=entry.entry_key, url=entry.link,
+        raw_hash=raw_hash, first_seen_at=now, last_seen_at=now,
+    )
+    session.execute(sighting.on_conflict_do_update(
+        index_elements=["source_id", "entry_key"],
+        set_={"article_id": article_id, "url": entry.link, "raw_hash": raw_hash, "last_seen_at": now},
+    ))
+    return Stored(article_id=article_id, created=created)
+
+
+def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
+    query = select(Article.id).where(Article.content_hash == content_hash)
+    return session.execute(query).scalar_one_or_none()
+
+
+def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
+    entry = article.entry
+    published = entry.published or now
+    return {
+        "content_hash": article.content_hash, "title": entry.title, "link": entry.link,
+        "author": entry.author, "categories": list(entry.categories),
+        "lead_image": entry.lead_image, "html": article.html, "text": article.text,
+        "summary": article.summary, "cleaner_version": article.cleaner_version,
+        "removed": article.removed, "published_at": published,
+        "updated_at": entry.updated or published,
+    }
+
+
+def _insert_article(session: Session, public_id: str, article: CleanArticle, now: datetime) -> int | None:
+    stmt = insert_for(session, Article).values(
+        public_id=public_id, created_at=now, **_article_values(article, now)
+    )
+    return session.execute(stmt.on_conflict_do_nothing().returning(Article.id)).scalar_one_or_none()
+
+
+def _update_article(session: Session, article_id: int, article: CleanArticle, now: datetime) -> None:
+    values = _article_values(article, now)
+    values["updated_at"] = now  # readers see the item as updated, not as new
+    session.execute(update(Article).where(Article.id == article_id).values(**values))
+
+
+def record_error(
+    session: Session, source_id: int | None, ref: str, message: str, now: datetime
+) -> None:
+    session.add(IngestError(source_id=source_id, ref=ref, message=message, occurred_at=now))
+
+
+def seed_file_states(session: Session, source_id: int) -> dict[str, tuple[int, int, str]]:
+    rows = session.execute(
+        select(SeedFile.path, SeedFile.size, SeedFile.mtime_ns, SeedFile.sha256)
+        .where(SeedFile.source_id == source_id)
+    )
+    return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
+
+
+def save_seed_file(
+    session: Session, source_id: int, path: str, size: int, mtime_ns: int, sha256: str,
+    now: datetime, article_id: int | None = None, error: str | None = None,
+) -> None:
+    values = {
+        "size": size, "mtime_ns": mtime_ns, "sha256": sha256, "article_id": article_id,
+        "status": "error" if error else "imported", "error": error, "updated_at": now,
+    }
+    stmt = insert_for(session, SeedFile).values(source_id=source_id, path=path, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["source_id", "path"], set_=values))
+
+
+def mark_polled(
+    session: Session, source_id: int, now: datetime, next_poll_at: datetime, reason: str,
+    *, error: str | None = None, etag: str | None = None, last_modified: str | None = None,
+    title: str | None = None,
+) -> None:
+    values: dict[str, object] = {
+        "last_polled_at": now, "next_poll_at": next_poll_at, "next_poll_reason": reason,
+    }
+    if error is None:
+        values.update(last_success_at=now, error_count=0, status="active", last_error=None)
+        if etag is not None:
+            values["etag"] = etag
+        if last_modified is not None:
+            values["last_modified"] = last_modified
+        if title:
+            values["title"] = title
+    else:
+        values.update(last_error=error, status="error", error_count=Source.error_count + 1)
+    session.execute(update(Source).where(Source.id == source_id).values(**values))
+
+
+def latest_articles(session: Session, limit: int) -> Sequence[Article]:
+    query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    return session.execute(query).scalars().all()
+
+
+def sightings_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[tuple[Sighting, Source]]]:
+    found: dict[int, list[tuple[Sighting, Source]]] = {i: [] for i in article_ids}
+    rows = session.execute(
+        select(Sighting, Source).join(Source, Source.id == Sighting.source_id)
+        .where(Sighting.article_id.in_(article_ids)).order_by(Sighting.first_seen_at, Sighting.id)
+    )
+    for sighting, source in rows:
+        found[sighting.article_id].append((sighting, source))
+    return found
+
+
+def count_articles(session: Session) -> int:
+    return session.execute(select(func.count(Article.id))).scalar_one()

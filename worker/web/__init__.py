@@ -1,0 +1,1 @@
+"""The web app: feeds for subscribers, pages for people."""
