@@ -146,6 +146,9 @@ def serve(
     """Serve the feeds and pages over HTTP."""
     import uvicorn
 
+    if "FEEDWASH_BASE_URL" not in os.environ:  # self links must name where we really listen
+        os.environ["FEEDWASH_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
     uvicorn.run("worker.web.app:app", host=host, port=port, proxy_headers=True)
 
 
@@ -171,6 +174,9 @@ def run(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Migrate, import seeds, then run web + worker + beat together until interrupted."""
+    if "FEEDWASH_BASE_URL" not in os.environ:
+        os.environ["FEEDWASH_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
     settings = get_settings()
     db_upgrade()
     feeds_sync()
