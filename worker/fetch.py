@@ -14,7 +14,21 @@ ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, app
 
 
 class FetchError(Exception):
-    """The source could not be fetched; the message says why and names the URL."""
+    """The source could not be fetched; the message says why and names the URL.
+
+    `kind` is one of: "http", "timeout", "network", "too-large", "redirects", "refused-address".
+    `status` is the HTTP status when there was one; `retry_after` is the server's Retry-After in
+    seconds (429/503), when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, kind: str = "network", status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -22,7 +36,8 @@ class FetchResult:
     url: str  # after redirects
     status: int
     content: bytes  # empty on 304
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    redirects: tuple[tuple[int, str], ...] = ()  # every hop: (status, absolute target URL)
 
     @property
     def not_modified(self) -> bool:
@@ -47,7 +62,8 @@ def fetch(
             if response.status_code == 304:
                 return FetchResult(str(response.url), 304, b"", dict(response.headers))
             if response.status_code >= 400:
-                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
+                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}",
+                                 kind="http", status=response.status_code)
             body = _read_capped(response, settings.fetch_max_bytes, url)
             return FetchResult(str(response.url), response.status_code, body, dict(response.headers))
     except httpx.TooManyRedirects:
