@@ -22,6 +22,7 @@ run: $(STAMP)
 
 ## test: bootstrap the dev environment, make sure PostgreSQL and Redis are up, run everything
 test: $(STAMP) services
+	scripts/ensure-tools
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_process_init
 
 from worker.settings import get_settings
 from worker.storage.db import dispose_engines
@@ -42,3 +42,16 @@ app.conf.update(
 @worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     dispose_engines()
+
+
+@beat_init.connect
+def _on_beat_start(sender: Any = None, **_: Any) -> None:
+    """Interval entries first fire one interval after beat starts: kick both now, so a fresh
+    deployment imports seeds and polls feeds at once instead of after five minutes. Sources in
+    the sources file are synced first, so compose deployments pick them up too."""
+    from worker.config import load_sources
+    from worker.ingest import sync_sources
+
+    sync_sources(load_sources(settings.sources_file))
+    app.send_task("worker.tasks.import_seeds")
+    app.send_task("worker.tasks.dispatch_due_sources")

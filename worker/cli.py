@@ -91,11 +91,8 @@ def feeds_remove(source_id: int) -> None:
 def feeds_sync() -> None:
     """Add the sources listed in the sources file (FEEDWASH_SOURCES_FILE)."""
     settings = get_settings()
-    for source in config.load_sources(settings.sources_file):
-        with transaction() as session:
-            repo.ensure_source(session, "feed", source.url, ingest.utcnow(),
-                               source.interval_minutes or settings.default_interval_minutes, source.title)
-    out.print(f"synced {settings.sources_file}")
+    count = ingest.sync_sources(config.load_sources(settings.sources_file))
+    out.print(f"synced {count} sources from {settings.sources_file}")
 
 
 @app.command()
@@ -203,7 +200,11 @@ def run(
         if child.poll() is None:
             child.terminate()
     for child in children:
-        child.wait(timeout=30)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()  # a worker stuck in warm shutdown must not outlive `run`
+            child.wait()
     raise typer.Exit(0 if stop else 1)
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from worker import config
+from worker.config import SourceConfig
 from worker.core.feed import parse_feed
 from worker.core.pipeline import clean_entry
 from worker.core.seed import parse_seed
@@ -202,6 +203,16 @@ def _record_poll_error(report: PollReport, message: str, now: datetime, next_pol
         repo.record_error(session, report.source_id, report.url, message, now)
         repo.mark_polled(session, report.source_id, now, next_poll, "retry after error", error=message)
     return report
+
+
+def sync_sources(sources: list[SourceConfig]) -> int:
+    """Add the feeds of the sources file; existing ones keep their settings."""
+    settings = get_settings()
+    with transaction() as session:
+        for source in sources:
+            repo.ensure_source(session, "feed", source.url, utcnow(),
+                               source.interval_minutes or settings.default_interval_minutes, source.title)
+    return len(sources)
 
 
 def due_source_ids(force: bool = False, limit: int | None = None) -> list[int]:

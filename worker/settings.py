@@ -11,8 +11,6 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FEEDWASH_", extra="ignore")
@@ -21,8 +19,10 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite file in data_dir
     broker_url: str = ""  # default: kombu's SQLAlchemy transport in data_dir (no server needed)
     seeds_dir: Path = Path("seeds")
-    sources_file: Path = PROJECT_ROOT / "config" / "sources.yaml"
-    rules_dir: Path = PROJECT_ROOT / "config" / "rules"
+    # Relative to the working directory, like seeds_dir: `make run` and the Docker image (WORKDIR
+    # /app) both start where config/ is; an installed wheel does not carry it.
+    sources_file: Path = Path("config/sources.yaml")
+    rules_dir: Path = Path("config/rules")
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Shanghai"  # zone for naive seed dates
     tag_authority: str = "feedwash.local,2026"  # authority of the tag: URIs of output ids
