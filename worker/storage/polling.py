@@ -186,3 +186,18 @@ def _decompress(kind: str, data: bytes) -> bytes:
 def prune_archive(session: Session, before: datetime) -> int:
     result: Any = session.execute(delete(RawPayload).where(RawPayload.fetched_at < before))
     return int(result.rowcount or 0)
+
+
+# ---- operator settings -----------------------------------------------------------------------
+
+def configure_source(session: Session, source_id: int, **values: Any) -> None:
+    """Set the given per-source options (None values are left alone)."""
+    values = {k: v for k, v in values.items() if v is not None}
+    if values:
+        session.execute(update(Source).where(Source.id == source_id).values(**values))
+
+
+def add_categories(session: Session, source_id: int, categories: Sequence[str]) -> None:
+    source = session.get(Source, source_id)
+    if source is not None and categories:
+        source.categories = list(dict.fromkeys([*(source.categories or []), *categories]))
