@@ -165,7 +165,7 @@ def entry_rate(published: Sequence[datetime | None], now: datetime, window: time
 
 def format_rate(per_day: float) -> str:
     if per_day >= 1:
-        return f"{per_day:.0f}/day" if per_day >= 10 or per_day.is_integer() else f"{per_day:.1f}/day"
+        return f"{per_day:.0f}/day" if per_day >= 10 or float(per_day).is_integer() else f"{per_day:.1f}/day"
     return f"{per_day * 7:.1f}/week"
 
 
@@ -199,7 +199,7 @@ def max_age_seconds(cache_control: str | None) -> int | None:
 
 def _duration(value: timedelta) -> str:
     minutes = value.total_seconds() / 60
-    if minutes >= 1440 and minutes % 1440 == 0:
+    if minutes >= 2880 and minutes % 1440 == 0:
         return f"{minutes / 1440:.0f} d"
     if minutes >= 60 and minutes % 60 == 0:
         return f"{minutes / 60:.0f} h"
