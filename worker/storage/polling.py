@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from worker.core.moves import RedirectState
 from worker.core.schedule import Decision
-from worker.storage.models import FetchLog, RawPayload, Source
+from worker.storage.models import Article, FetchLog, RawPayload, Source
 from worker.storage.upsert import insert_for
 
 
@@ -201,3 +201,11 @@ def add_categories(session: Session, source_id: int, categories: Sequence[str]) 
     source = session.get(Source, source_id)
     if source is not None and categories:
         source.categories = list(dict.fromkeys([*(source.categories or []), *categories]))
+
+
+def refresh_article(session: Session, article_id: int, html: str, text: str, summary: str,
+                    cleaner_version: str, removed: dict[str, int]) -> None:
+    """Reprocessing re-cleaned an entry to the same content hash: keep the new cleaning output
+    (markup or provenance may differ even when the text, and so the hash, does not)."""
+    session.execute(update(Article).where(Article.id == article_id).values(
+        html=html, text=text, summary=summary, cleaner_version=cleaner_version, removed=removed))
