@@ -360,3 +360,28 @@ def test_archive_is_pruned_after_archive_days(sqlite_url: str, httpserver: HTTPS
 
 def test_every_table_is_known_to_the_truncating_fixture() -> None:
     assert {"fetch_log", "raw_payloads"} <= set(Base.metadata.tables)
+
+
+def test_busy_host_is_retried_soon_and_not_held_against_the_source(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from worker.fetch import FetchError
+
+    def busy(url: str, **_: object) -> None:
+        raise FetchError(f"{url}: 2 requests to this host already in flight", kind="busy")
+
+    monkeypatch.setattr(poll, "fetch", busy)
+    source_id = add("http://busy.example/feed.xml")
+    assert ingest.poll_source(source_id, now=NOW, rng=MID).status == "busy"
+    waiting = source(source_id)
+    assert (waiting.status, waiting.error_count, waiting.last_error) == ("active", 0, None)
+    assert waiting.next_poll_at == NOW + timedelta(seconds=60)
+    assert [r.outcome for r in log_rows(source_id)] == ["busy"]
+
+
+def test_a_paused_source_is_not_polled_by_a_stale_task(sqlite_url: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(2, timedelta(hours=6)), content_type=RSS)
+    source_id = add(httpserver.url_for("/feed.xml"))
+    assert runner.invoke(app, ["feeds", "pause", str(source_id)]).exit_code == 0
+    assert ingest.poll_source(source_id, now=NOW, rng=MID).status == "skipped"
+    assert len(httpserver.log) == 0 and source(source_id).status == "paused"

@@ -231,3 +231,15 @@ def test_permanent_target_is_the_end_of_the_leading_permanent_hops() -> None:
     assert permanent_target([(301, A), (302, B)]) == A
     assert permanent_target([(302, A), (301, B)]) is None
     assert permanent_target([]) is None
+
+
+def test_busy_host_retries_soon_without_counting_an_error() -> None:
+    state = SourceState(error_count=0, entry_rate_per_day=3)
+    decision = next_poll(NOW, state, PollFacts("busy"), LIMITS, MID)
+    assert decision.when == NOW + timedelta(seconds=60)
+    assert (decision.reason, decision.status) == ("host busy, retry in 60 s (±10% jitter)", "active")
+    assert decision.entry_rate_per_day == 3
+    failing = SourceState(error_count=2, failing_since=NOW - timedelta(hours=1))
+    later = next_poll(NOW, failing, PollFacts("busy", retry_after_seconds=5), LIMITS, MID)
+    assert (later.when, later.status, later.failing_since) == (
+        NOW + timedelta(seconds=5), "error", NOW - timedelta(hours=1))

@@ -130,7 +130,7 @@ def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
 class PollReport:
     source_id: int
     url: str
-    status: str = "ok"  # ok | not-modified | error
+    status: str = "ok"  # ok | not-modified | error | busy (host limit, retried soon) | skipped (paused)
     new: int = 0
     duplicates: int = 0
     unchanged: int = 0

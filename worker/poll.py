@@ -85,11 +85,15 @@ def poll_source(
         target = polling.poll_target(session, source_id)
     if target is None:
         return PollReport(source_id, "", status="error", errors=[f"source {source_id} not found"])
+    if target.status in ("paused", "dead"):  # e.g. a task queued before the operator paused it
+        return PollReport(source_id, target.url, status="skipped")
     poll = _Poll(target, settings, now or utcnow(), time.perf_counter(), rng or _rng)
     try:
         result = fetch(target.url, etag=target.etag, last_modified=target.last_modified,
                        settings=settings, extra_headers=target.extra_headers or None)
     except FetchError as exc:
+        if exc.kind == "busy":
+            return _record_busy(poll, str(exc), exc.retry_after)
         return _record_error(poll, str(exc), exc.status, exc.retry_after)
     if result.not_modified:
         return _record_not_modified(poll, result)
@@ -113,6 +117,14 @@ def _record_not_modified(poll: _Poll, result: FetchResult) -> PollReport:
         _apply_move(session, poll.target, moved.move_to, record)
         polling.record_poll(session, poll.target.id, record, poll.settings.fetch_log_keep)
     return PollReport(poll.target.id, poll.target.url, status="not-modified")
+
+
+def _record_busy(poll: _Poll, message: str, retry_after: float | None) -> PollReport:
+    decision = poll.decide(PollFacts("busy", retry_after_seconds=retry_after))
+    record = poll.record("busy", decision, message=message)
+    with transaction() as session:
+        polling.record_poll(session, poll.target.id, record, poll.settings.fetch_log_keep)
+    return PollReport(poll.target.id, poll.target.url, status="busy")
 
 
 def _record_error(

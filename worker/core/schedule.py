@@ -7,6 +7,7 @@ Rules (issue 3):
 - An error after `dead_after` of failing marks the source `dead`: visible, not polled.
 - 429/503 with Retry-After wait exactly that long ("retry-after 120 s").
 - Other errors back off exponentially from `backoff_base`, with jitter, up to `backoff_cap`.
+- "busy" (our own per-host limit; no request was sent) retries in a minute, no error counted.
 - Success: the interval follows the observed rate of new entries (one expected new entry per
   poll), bounded by the source's minimum and maximum; the publisher's hints (RSS <ttl>,
   sy:updatePeriod/updateFrequency, Cache-Control max-age) raise the floor, since they say
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+BUSY_RETRY_SECONDS = 60
 
 
 class Random(Protocol):
@@ -49,7 +52,8 @@ class SourceState:
 
 @dataclass(frozen=True)
 class PollFacts:
-    """What this poll saw. `outcome` is "ok", "not-modified" or "error"."""
+    """What this poll saw. `outcome` is "ok", "not-modified", "error", or "busy" (the per-host
+    concurrency limit refused the request before it was sent)."""
 
     outcome: str
     status: int | None = None
@@ -74,6 +78,8 @@ def next_poll(
 ) -> Decision:
     if facts.outcome == "error":
         return _after_error(now, state, facts, limits, rng)
+    if facts.outcome == "busy":
+        return _after_busy(now, state, facts, limits, rng)
     rate = facts.entry_rate_per_day if facts.entry_rate_per_day is not None else state.entry_rate_per_day
     interval, reason = adaptive_interval(rate, facts, limits)
     delay, jitter_note = _jittered(interval, limits.jitter, rng)
@@ -100,6 +106,18 @@ def _after_error(
     noun = "error" if errors == 1 else "errors"
     reason = f"backoff after {errors} {noun} ({jitter_note})"
     return Decision(now + delay, reason, "error", failing_since, state.entry_rate_per_day)
+
+
+def _after_busy(
+    now: datetime, state: SourceState, facts: PollFacts, limits: ScheduleLimits, rng: Random
+) -> Decision:
+    """Our own per-host limit said "not now": no request was made, so nothing is held against
+    the source; try again soon (jittered, so the waiting sources do not return together)."""
+    wait = timedelta(seconds=facts.retry_after_seconds or BUSY_RETRY_SECONDS)
+    delay, jitter_note = _jittered(wait, limits.jitter, rng)
+    status = "error" if state.error_count else "active"
+    reason = f"host busy, retry in {wait.total_seconds():.0f} s ({jitter_note})"
+    return Decision(now + delay, reason, status, state.failing_since, state.entry_rate_per_day)
 
 
 def backoff(errors: int, limits: ScheduleLimits) -> timedelta:

@@ -163,7 +163,7 @@ class FetchLog(Base):
     started_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "not-modified" or "error"
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "not-modified", "error", "busy"
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     new_entries: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)  # the error, or a note such as a move

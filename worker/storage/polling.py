@@ -62,7 +62,7 @@ class PollRecord:
 
     started_at: datetime
     duration_ms: int
-    outcome: str  # "ok", "not-modified" or "error"
+    outcome: str  # "ok", "not-modified", "error" or "busy"
     decision: Decision
     status_code: int | None = None
     size: int = 0
@@ -86,6 +86,8 @@ def record_poll(session: Session, source_id: int, record: PollRecord, keep: int)
     }
     if record.outcome == "error":
         values.update(last_error=record.message, error_count=Source.error_count + 1)
+    elif record.outcome == "busy":
+        pass  # no request was made: nothing to count for or against the source
     else:
         values.update(last_success_at=record.started_at, error_count=0, last_error=None)
         values.update({k: v for k, v in (("etag", record.etag), ("last_modified", record.last_modified),
