@@ -1,4 +1,4 @@
-"""The Celery app and its beat schedule: two entries, whatever the number of feeds.
+"""The Celery app and its beat schedule: three entries, whatever the number of feeds.
 
 Embedded default broker: kombu's SQLAlchemy transport over a SQLite file, so `make run` needs
 no server. Production sets FEEDWASH_BROKER_URL=redis://...
@@ -34,6 +34,10 @@ app.conf.update(
         "import-seeds": {
             "task": "worker.tasks.import_seeds",
             "schedule": float(settings.seed_import_interval_seconds),
+        },
+        "prune-archive": {  # raw payloads older than FEEDWASH_ARCHIVE_DAYS
+            "task": "worker.tasks.prune_archive",
+            "schedule": 24 * 3600.0,
         },
     },
 )

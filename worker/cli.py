@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker import config, ingest
+from worker import cli_polling, config, ingest
 from worker.settings import get_settings
-from worker.storage import migrate, repo
+from worker.storage import migrate, polling, repo
 from worker.storage.db import get_engine, transaction
 
 app = typer.Typer(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
@@ -56,24 +56,38 @@ def seeds_import(directory: Annotated[Path, typer.Argument(help="Folder of seed 
 def feeds_add(
     url: str,
     interval: Annotated[int | None, typer.Option(help="Minutes between polls.")] = None,
+    min_interval: Annotated[int | None, typer.Option(help="Never poll more often (minutes).")] = None,
+    max_interval: Annotated[int | None, typer.Option(help="Never poll less often (minutes).")] = None,
+    header: Annotated[list[str] | None, typer.Option(help="Extra request header 'Name: value' (repeatable).")
+                      ] = None,
 ) -> None:
-    """Add a feed to poll (an existing URL keeps its settings)."""
+    """Add a feed to poll (an existing URL keeps its settings, except the options given)."""
     minutes = interval or get_settings().default_interval_minutes
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
+        polling.configure_source(session, source_id, min_interval_minutes=min_interval,
+                                 max_interval_minutes=max_interval,
+                                 extra_headers=cli_polling.parse_headers(header))
     out.print(f"{source_id}\t{url}")
 
 
 @feeds_app.command("list")
 def feeds_list() -> None:
-    """Every source with its status, last success, last error and next poll."""
+    """Every source with its status, last success, last error, error count and next poll (and why)."""
     with transaction() as session:
         sources = repo.list_sources(session)
-    table = Table("id", "kind", "status", "url", "last success", "next poll", "why", "last error")
+    table = Table("id", "kind", "status", "url", "last success", "errors", "next poll", "why", "last error")
     for s in sources:
-        table.add_row(str(s.id), s.kind, s.status, s.url, _when(s.last_success_at), _when(s.next_poll_at),
-                      s.next_poll_reason or "", (s.last_error or "")[:80])
+        table.add_row(str(s.id), s.kind, s.status, s.url, _when(s.last_success_at), str(s.error_count),
+                      _when(s.next_poll_at), s.next_poll_reason or "", (s.last_error or "")[:80])
     out.print(table)
+
+
+feeds_app.command("show")(cli_polling.feeds_show)
+feeds_app.command("pause")(cli_polling.feeds_pause)
+feeds_app.command("resume")(cli_polling.feeds_resume)
+feeds_app.command("import-opml")(cli_polling.feeds_import_opml)
+feeds_app.command("export-opml")(cli_polling.feeds_export_opml)
 
 
 @feeds_app.command("remove")
@@ -115,6 +129,9 @@ def poll(
             raise typer.Exit(1 if failed else 0)
         force = False
         time.sleep(get_settings().dispatch_interval_seconds)
+
+
+app.command("reprocess")(cli_polling.reprocess)
 
 
 @app.command()

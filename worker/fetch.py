@@ -46,10 +46,11 @@ class FetchResult:
 
 def fetch(
     url: str, *, etag: str | None = None, last_modified: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings | None = None, extra_headers: dict[str, str] | None = None,
 ) -> FetchResult:
     settings = settings or get_settings()
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+    headers.update(extra_headers or {})  # per-source (e.g. an RSSHub key)
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -59,13 +60,16 @@ def fetch(
         with httpx.Client(
             timeout=timeout, follow_redirects=True, max_redirects=settings.fetch_max_redirects
         ) as client, client.stream("GET", url, headers=headers) as response:
+            hops = tuple((hop.status_code, str(hop.url.join(hop.headers.get("location", ""))))
+                         for hop in response.history)
             if response.status_code == 304:
-                return FetchResult(str(response.url), 304, b"", dict(response.headers))
+                return FetchResult(str(response.url), 304, b"", dict(response.headers), hops)
             if response.status_code >= 400:
                 raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}",
-                                 kind="http", status=response.status_code)
+                                 kind="http", status=response.status_code,
+                                 retry_after=_retry_after_seconds(response.headers.get("retry-after")))
             body = _read_capped(response, settings.fetch_max_bytes, url)
-            return FetchResult(str(response.url), response.status_code, body, dict(response.headers))
+            return FetchResult(str(response.url), response.status_code, body, dict(response.headers), hops)
     except httpx.TooManyRedirects:
         raise FetchError(f"{url}: more than {settings.fetch_max_redirects} redirects") from None
     except httpx.TimeoutException as exc:
@@ -84,3 +88,8 @@ def _read_capped(response: httpx.Response, limit: int, url: str) -> bytes:
             raise FetchError(f"{url}: response larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Delay-seconds form only (the HTTP-date form is parsed by the hardened fetch)."""
+    return float(value) if value and value.strip().isdigit() else None

@@ -9,21 +9,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from worker import config
 from worker.config import SourceConfig
-from worker.core.feed import parse_feed
 from worker.core.pipeline import clean_entry
+from worker.core.schedule import Random
 from worker.core.seed import parse_seed
 from worker.core.types import InputError, ParsedEntry
-from worker.fetch import FetchError, fetch
 from worker.seeds import SeedFileStat, walk_seeds
 from worker.settings import Settings, get_settings
 from worker.storage import repo
 from worker.storage.db import transaction
-from worker.storage.models import Source
 
 log = logging.getLogger(__name__)
 
@@ -133,76 +131,29 @@ def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
 class PollReport:
     source_id: int
     url: str
-    status: str = "ok"  # ok | not-modified | error
+    status: str = "ok"  # ok | not-modified | error | busy (host limit, retried soon) | skipped (paused)
     new: int = 0
     duplicates: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def poll_source(source_id: int, settings: Settings | None = None) -> PollReport:
-    """Fetch, parse, clean and store one feed; always records the outcome on the source."""
-    settings = settings or get_settings()
-    with transaction() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return PollReport(source_id, "", status="error", errors=[f"source {source_id} not found"])
-        url, etag, last_modified, interval = (
-            source.url, source.etag, source.last_modified, source.interval_minutes)
-    report = PollReport(source_id, url)
-    now = utcnow()
-    next_poll = now + timedelta(minutes=interval)
-    try:
-        result = fetch(url, etag=etag, last_modified=last_modified, settings=settings)
-        if result.not_modified:
-            report.status = "not-modified"
-            with transaction() as session:
-                repo.mark_polled(session, source_id, now, next_poll, f"interval {interval} min")
-            return report
-        parsed = parse_feed(result.content, result.url, result.headers)
-    except (FetchError, InputError) as exc:
-        return _record_poll_error(report, str(exc), now, next_poll)
-    rules = config.load_rules(settings.rules_dir)
-    with transaction() as session:
-        known = repo.known_entries(session, source_id, (e.entry_key for e in parsed.entries))
-        unchanged: list[str] = []
-        for entry in _unique_entries(parsed.entries):
-            raw = raw_entry_hash(entry)
-            if known.get(entry.entry_key) == raw:
-                unchanged.append(entry.entry_key)
-                continue
-            article = clean_entry(entry, rules, url, settings.short_text_chars)
-            stored = repo.store_article(session, source_id, url, article, raw, now)
-            report.new += stored.created
-            report.duplicates += not stored.created
-        repo.touch_sightings(session, source_id, unchanged, now)
-        report.unchanged = len(unchanged)
-        for warning in parsed.warnings:
-            repo.record_error(session, source_id, url, f"{url}: feed parsed with warnings: {warning}", now)
-        repo.mark_polled(
-            session, source_id, now, next_poll, f"interval {interval} min",
-            etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
-            title=parsed.title,
-        )
-    return report
+def poll_source(
+    source_id: int, settings: Settings | None = None, *, now: datetime | None = None,
+    rng: Random | None = None,
+) -> PollReport:
+    """Fetch, parse, clean and store one feed, then schedule its next poll (worker.poll)."""
+    from worker import poll  # builds on this module's helpers; imported late to avoid a cycle
+
+    return poll.poll_source(source_id, settings, now=now, rng=rng)
 
 
-def _unique_entries(entries: tuple[ParsedEntry, ...]) -> list[ParsedEntry]:
+def unique_entries(entries: tuple[ParsedEntry, ...]) -> list[ParsedEntry]:
     """A feed that repeats a guid keeps its first occurrence (feeds list newest first)."""
     seen: dict[str, ParsedEntry] = {}
     for entry in entries:
         seen.setdefault(entry.entry_key, entry)
     return list(seen.values())
-
-
-def _record_poll_error(report: PollReport, message: str, now: datetime, next_poll: datetime) -> PollReport:
-    log.warning("poll failed: %s", message)
-    report.status = "error"
-    report.errors.append(message)
-    with transaction() as session:
-        repo.record_error(session, report.source_id, report.url, message, now)
-        repo.mark_polled(session, report.source_id, now, next_poll, "retry after error", error=message)
-    return report
 
 
 def sync_sources(sources: list[SourceConfig]) -> int:

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     seed_import_interval_seconds: int = 300
     dispatch_batch_size: int = 100
 
+    # Scheduling (worker.core.schedule): bounds of the adaptive interval, backoff, giving up.
+    min_interval_minutes: int = 10
+    max_interval_minutes: int = 24 * 60
+    backoff_base_minutes: int = 5
+    backoff_cap_minutes: int = 24 * 60
+    dead_after_days: float = 7.0
+    schedule_jitter: float = 0.1
+    fetch_log_keep: int = 50  # fetch_log rows kept per source
+    archive_days: float = 14.0  # raw payloads older than this are pruned
+
     fetch_timeout_seconds: float = 20.0
     fetch_connect_timeout_seconds: float = 10.0
     fetch_max_bytes: int = 10 * 1024 * 1024

@@ -44,6 +44,13 @@ def poll_source(source_id: int) -> str:
 
 
 @app.task(**RETRY)
+def prune_archive() -> int:
+    from worker import poll
+
+    return poll.prune_archive()
+
+
+@app.task(**RETRY)
 def import_seeds(folder: str | None = None) -> int:
     root = Path(folder) if folder else get_settings().seeds_dir
     if not root.is_dir():

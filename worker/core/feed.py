@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from worker.core.dates import from_struct_time
+from worker.core.schedule import update_period_minutes
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
 
 feedparser.RESOLVE_RELATIVE_URIS = 0
@@ -45,7 +46,18 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> 
         link=feed.get("link"),
         entries=entries,
         warnings=warnings,
+        **polling_hints(feed),
     )
+
+
+def polling_hints(feed: Any) -> dict[str, Any]:
+    """<ttl> and sy:updatePeriod/updateFrequency, for the scheduler; junk values are ignored."""
+    ttl = str(feed.get("ttl") or "").strip()
+    return {
+        "ttl_minutes": int(ttl) if ttl.isdigit() and int(ttl) > 0 else None,
+        "update_period_minutes": update_period_minutes(
+            feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
+    }
 
 
 def _entry(entry: Any, site_url: str) -> ParsedEntry:

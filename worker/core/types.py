@@ -33,6 +33,10 @@ class ParsedFeed:
     link: str | None
     entries: tuple[ParsedEntry, ...]
     warnings: tuple[str, ...] = ()  # e.g. feedparser bozo messages of a readable feed
+    # Publisher's polling hints (worker.core.schedule honours them): RSS <ttl>, and the RSS 1.0
+    # syndication module's sy:updatePeriod / sy:updateFrequency as minutes per update.
+    ttl_minutes: int | None = None
+    update_period_minutes: float | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -66,6 +68,16 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    # Polling (issue 3; 0002_polling). Per-source bounds override the settings when set.
+    min_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    max_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    extra_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. an RSSHub key
+    categories: Mapped[list[str] | None] = mapped_column(JSON)  # OPML folders / category attr
+    redirect_url: Mapped[str | None] = mapped_column(String(2048))  # permanent-redirect candidate
+    redirect_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paused_reason: Mapped[str | None] = mapped_column(String(256))  # paused or dead: why
+    failing_since: Mapped[datetime | None]
+    entry_rate_per_day: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_sources_due", "status", "next_poll_at"),)
 
@@ -139,3 +151,43 @@ class IngestError(Base):
     ref: Mapped[str] = mapped_column(String(2048))
     message: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime]
+
+
+class FetchLog(Base):
+    """One row per poll: the operator's history of a source (the newest N are kept)."""
+
+    __tablename__ = "fetch_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "not-modified", "error", "busy"
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)  # the error, or a note such as a move
+    next_poll_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_fetch_log_source", "source_id", "id"),)
+
+
+class RawPayload(Base):
+    """A fetched body, compressed and content-addressed, kept `archive_days` for reprocessing."""
+
+    __tablename__ = "raw_payloads"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    compression: Mapped[str] = mapped_column(String(8))  # "zlib"
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)  # uncompressed
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_raw_payloads_source", "source_id", "fetched_at"),
+        Index("ix_raw_payloads_fetched", "fetched_at"),
+    )

@@ -1,0 +1,213 @@
+"""Polling bookkeeping: the source's schedule state, its fetch history, the raw archive.
+
+Every function runs inside the caller's transaction, so a poll's bookkeeping, its fetch_log row
+and the pruning of old rows commit (or roll back) together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from worker.core.moves import RedirectState
+from worker.core.schedule import Decision
+from worker.storage.models import Article, FetchLog, RawPayload, Source
+from worker.storage.upsert import insert_for
+
+
+@dataclass(frozen=True)
+class PollTarget:
+    """What a poll needs to know about its source, read in a short transaction of its own."""
+
+    id: int
+    url: str
+    status: str
+    etag: str | None
+    last_modified: str | None
+    interval_minutes: int
+    min_interval_minutes: int | None
+    max_interval_minutes: int | None
+    extra_headers: dict[str, str]
+    error_count: int
+    failing_since: datetime | None
+    entry_rate_per_day: float | None
+    redirect: RedirectState
+
+
+def poll_target(session: Session, source_id: int) -> PollTarget | None:
+    source = session.get(Source, source_id)
+    if source is None:
+        return None
+    return PollTarget(
+        id=source.id, url=source.url, status=source.status, etag=source.etag,
+        last_modified=source.last_modified, interval_minutes=source.interval_minutes,
+        min_interval_minutes=source.min_interval_minutes, max_interval_minutes=source.max_interval_minutes,
+        extra_headers={str(k): str(v) for k, v in (source.extra_headers or {}).items()},
+        error_count=source.error_count, failing_since=source.failing_since,
+        entry_rate_per_day=source.entry_rate_per_day,
+        redirect=RedirectState(source.redirect_url, source.redirect_streak or 0),
+    )
+
+
+@dataclass
+class PollRecord:
+    """The outcome of one poll, as the source and its fetch_log will show it."""
+
+    started_at: datetime
+    duration_ms: int
+    outcome: str  # "ok", "not-modified", "error" or "busy"
+    decision: Decision
+    status_code: int | None = None
+    size: int = 0
+    new_entries: int = 0
+    message: str | None = None  # the error, or a note (a move)
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    redirect: RedirectState | None = None  # None: leave the streak as it is (errors)
+    notes: list[str] = field(default_factory=list)
+
+
+def record_poll(session: Session, source_id: int, record: PollRecord, keep: int) -> None:
+    """Update the source's bookkeeping, clear its lease, log the poll, prune the log."""
+    decision = record.decision
+    values: dict[str, Any] = {
+        "last_polled_at": record.started_at, "next_poll_at": decision.when,
+        "next_poll_reason": decision.reason, "lease_until": None, "status": decision.status,
+        "failing_since": decision.failing_since, "entry_rate_per_day": decision.entry_rate_per_day,
+        "paused_reason": decision.reason if decision.status in ("paused", "dead") else None,
+    }
+    if record.outcome == "error":
+        values.update(last_error=record.message, error_count=Source.error_count + 1)
+    elif record.outcome == "busy":
+        pass  # no request was made: nothing to count for or against the source
+    else:
+        values.update(last_success_at=record.started_at, error_count=0, last_error=None)
+        values.update({k: v for k, v in (("etag", record.etag), ("last_modified", record.last_modified),
+                                         ("title", record.title)) if v})
+    if record.redirect is not None:
+        values.update(redirect_url=record.redirect.candidate_url, redirect_streak=record.redirect.streak)
+    session.execute(update(Source).where(Source.id == source_id).values(**values))
+    message = "; ".join(m for m in (record.message, *record.notes) if m) or None
+    session.add(FetchLog(
+        source_id=source_id, started_at=record.started_at, duration_ms=record.duration_ms,
+        status_code=record.status_code, outcome=record.outcome, bytes=record.size,
+        new_entries=record.new_entries, message=message, next_poll_at=decision.when,
+        reason=decision.reason,
+    ))
+    session.flush()
+    prune_fetch_log(session, source_id, keep)
+
+
+def prune_fetch_log(session: Session, source_id: int, keep: int) -> None:
+    """Keep the newest `keep` rows of this source."""
+    oldest_kept = session.execute(
+        select(FetchLog.id).where(FetchLog.source_id == source_id)
+        .order_by(FetchLog.id.desc()).offset(max(keep, 1) - 1).limit(1)
+    ).scalar_one_or_none()
+    if oldest_kept is not None:
+        session.execute(delete(FetchLog).where(FetchLog.source_id == source_id, FetchLog.id < oldest_kept))
+
+
+def move_source(session: Session, source_id: int, old_url: str, new_url: str) -> str:
+    """Point the source at `new_url`; returns the note for its history. A URL another source
+    already has is not taken (the unique key would refuse it): the note says so instead."""
+    holder = session.execute(select(Source.id).where(Source.url == new_url)).scalar_one_or_none()
+    if holder is not None and holder != source_id:
+        return f"permanent redirect to {new_url} not applied: source {holder} already has that URL"
+    session.execute(update(Source).where(Source.id == source_id).values(url=new_url))
+    return f"moved permanently: {old_url} -> {new_url} (301/308 on 3 polls in a row)"
+
+
+def recent_fetches(session: Session, source_id: int, limit: int = 20) -> Sequence[FetchLog]:
+    query = select(FetchLog).where(FetchLog.source_id == source_id).order_by(FetchLog.id.desc()).limit(limit)
+    return session.execute(query).scalars().all()
+
+
+def set_paused(session: Session, source_id: int, reason: str) -> bool:
+    result: Any = session.execute(update(Source).where(Source.id == source_id).values(
+        status="paused", paused_reason=reason, next_poll_at=None, next_poll_reason=reason, lease_until=None))
+    return bool(result.rowcount)
+
+
+def resume(session: Session, source_id: int, now: datetime) -> bool:
+    """Back to polling now, with a clean slate: an operator looked at it."""
+    result: Any = session.execute(update(Source).where(Source.id == source_id).values(
+        status="active", paused_reason=None, failing_since=None, error_count=0, next_poll_at=now,
+        next_poll_reason="resumed by operator", lease_until=None))
+    return bool(result.rowcount)
+
+
+# ---- raw archive -----------------------------------------------------------------------------
+
+def archive_payload(
+    session: Session, source_id: int, url: str, content: bytes, headers: dict[str, str], now: datetime,
+) -> str:
+    """Store the body once per content hash (a re-fetch of the same bytes refreshes its date)."""
+    sha = hashlib.sha256(content).hexdigest()
+    stmt = insert_for(session, RawPayload).values(
+        sha256=sha, source_id=source_id, url=url, compression="zlib", content=zlib.compress(content, 6),
+        size=len(content), headers=dict(headers), fetched_at=now,
+    )
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["sha256"], set_={"fetched_at": now, "source_id": source_id, "url": url}))
+    return sha
+
+
+@dataclass(frozen=True)
+class ArchivedPayload:
+    sha256: str
+    url: str
+    content: bytes
+    headers: dict[str, str]
+    fetched_at: datetime
+
+
+def archived_payloads(session: Session, source_id: int) -> list[ArchivedPayload]:
+    """This source's archived bodies, newest first, decompressed."""
+    rows = session.execute(
+        select(RawPayload).where(RawPayload.source_id == source_id).order_by(RawPayload.fetched_at.desc())
+    ).scalars()
+    return [ArchivedPayload(r.sha256, r.url, _decompress(r.compression, r.content),
+                            {str(k): str(v) for k, v in r.headers.items()}, r.fetched_at) for r in rows]
+
+
+def _decompress(kind: str, data: bytes) -> bytes:
+    if kind != "zlib":
+        raise ValueError(f"unknown archive compression {kind!r}")
+    return zlib.decompress(data)
+
+
+def prune_archive(session: Session, before: datetime) -> int:
+    result: Any = session.execute(delete(RawPayload).where(RawPayload.fetched_at < before))
+    return int(result.rowcount or 0)
+
+
+# ---- operator settings -----------------------------------------------------------------------
+
+def configure_source(session: Session, source_id: int, **values: Any) -> None:
+    """Set the given per-source options (None values are left alone)."""
+    values = {k: v for k, v in values.items() if v is not None}
+    if values:
+        session.execute(update(Source).where(Source.id == source_id).values(**values))
+
+
+def add_categories(session: Session, source_id: int, categories: Sequence[str]) -> None:
+    source = session.get(Source, source_id)
+    if source is not None and categories:
+        source.categories = list(dict.fromkeys([*(source.categories or []), *categories]))
+
+
+def refresh_article(session: Session, article_id: int, html: str, text: str, summary: str,
+                    cleaner_version: str, removed: dict[str, int]) -> None:
+    """Reprocessing re-cleaned an entry to the same content hash: keep the new cleaning output
+    (markup or provenance may differ even when the text, and so the hash, does not)."""
+    session.execute(update(Article).where(Article.id == article_id).values(
+        html=html, text=text, summary=summary, cleaner_version=cleaner_version, removed=removed))
