@@ -18,7 +18,7 @@ from worker.storage.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("FEEDWASH_SHARED_DIR") or ROOT.parent / "shared")  # worktrees set it
 SEED_FILE = ROOT / "seeds" / "000_c783d7c486dca3b2.txt"
 PG_SERVER = os.environ.get("FEEDWASH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("FEEDWASH_TEST_REDIS", "redis://127.0.0.1:6379")
