@@ -88,9 +88,9 @@ def xml_declared_encoding(data: bytes) -> str | None:
 
 def decode_document(data: bytes, content_type: str | None = None) -> DecodedDocument:
     """Decode a fetched feed, following the order in this module's docstring."""
-    for bom, encoding in _BOMS:
+    for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
-            return DecodedDocument(data[len(bom):].decode(encoding, "replace"), encoding, "bom")
+            return DecodedDocument(data[len(bom):].decode(bom_encoding, "replace"), bom_encoding, "bom")
     for start, wide in _XML_START_SNIFF:
         if data.startswith(start):  # no ASCII declaration to read: the width is the evidence
             return DecodedDocument(data.decode(wide, "replace"), wide, "bom")
