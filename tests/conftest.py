@@ -36,6 +36,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
 def _fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("FEEDWASH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEEDWASH_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    monkeypatch.setenv("FEEDWASH_ALLOW_PRIVATE_NETWORKS", "1")  # test servers are on 127.0.0.1
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
