@@ -44,7 +44,7 @@ def refusal_reason(address: IPAddress) -> str | None:
     for reason, flagged in (
         ("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
         ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-        ("private", address.is_private), ("reserved", address.is_reserved),
+        ("reserved", address.is_reserved), ("private", address.is_private),
     ):
         if flagged:
             return reason
