@@ -328,10 +328,23 @@ def test_a_redirect_to_a_private_address_is_refused(
     assert [request.path for request, _ in httpserver.log] == ["/feed"]
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed", "gopher://127.0.0.1/"])
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed", "gopher://127.0.0.1/", ""])
 def test_only_http_and_https(url: str) -> None:
     error = fetch_error(url)
     assert error.kind == "refused-address" and "only http and https" in str(error)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1\x00/", "http://127.0.0.1:99999/"])
+def test_malformed_urls_are_refused_not_crashes(url: str) -> None:
+    error = fetch_error(url)
+    assert error.kind == "refused-address" and str(error).startswith(f"{url}: not a valid URL")
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "127.1"])
+def test_odd_spellings_of_loopback_are_refused(guarded: Settings, host: str) -> None:
+    error = fetch_error(f"http://{host}/", settings=guarded)
+    assert (error.kind, str(error)) == (
+        "refused-address", f"http://{host}/: refused to connect to {host} (127.0.0.1): loopback address")
 
 
 @pytest.mark.parametrize(("address", "reason"), [

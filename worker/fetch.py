@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -44,7 +46,7 @@ class FetchError(Exception):
       "too-large"        the decoded body (or its Content-Length) exceeds `fetch_max_bytes`;
       "redirects"        more than `fetch_max_redirects` hops (a loop, usually);
       "refused-address"  the URL or a redirect hop leads to a loopback, private, link-local,
-                         multicast or reserved address, or is not http(s);
+                         multicast or reserved address, or is not a valid http(s) URL;
       "busy"             no per-host politeness slot came free in time: nothing was sent,
                          the scheduler should try again soon (not a failure of the source).
     `status` is the HTTP status when there was one; `retry_after` is the server's Retry-After in
@@ -104,13 +106,26 @@ def fetch(
         deadline.cancel()
 
 
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """Built once per process: loading the CA bundle costs tens of milliseconds."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool whose only way out is the guarded backend.
+
+    Bypasses HTTPTransport.__init__ (which would build a pool and an SSL context of its own,
+    per fetch); handle_request and close only use `_pool` (httpx 0.28, pinned).
+    """
+
+    def __init__(self, backend: GuardedBackend) -> None:  # super().__init__ not called, on purpose
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=_ssl_context(), network_backend=backend, max_connections=4, http1=True, http2=False)
+
+
 def _client(backend: GuardedBackend, settings: Settings) -> httpx.Client:
-    transport = httpx.HTTPTransport(trust_env=False)
-    # The guarded backend is the only way out: every connection is resolved and checked there.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=backend,
-        max_connections=4, http1=True, http2=False,
-    )
+    transport = _GuardedTransport(backend)
     timeout = httpx.Timeout(settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
     # trust_env=False: an environment proxy would be a way around the address check.
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)
@@ -142,10 +157,16 @@ def _follow(
 
 
 def _host(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        _ = parts.port  # raises on a port out of range
+        httpx.URL(url)  # what the client will parse: control characters, bad ports, ...
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise RefusedAddress(f"not a valid URL: {url!r} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise RefusedAddress(f"only http and https URLs with a host are fetched, not {url!r}")
-    return parts.hostname
+    return hostname
 
 
 def _result(
