@@ -206,3 +206,5 @@ def test_corpus_files_parse_or_raise_input_error() -> None:
             assert path.name in str(exc)
             outcomes["input-error"] += 1
     assert outcomes["parsed"] >= 80
+    example = parse_feed((CORPUS / "json" / "example.json").read_bytes(), "https://example.org/feed.json")
+    assert (example.title, len(example.entries)) == ("My Example Feed", 2)  # its own Expect line

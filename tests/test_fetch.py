@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import re
 import socket
 import socketserver
 import threading
@@ -297,11 +298,20 @@ def test_private_addresses_are_refused(httpserver: HTTPServer, guarded: Settings
 def test_a_public_looking_name_resolving_to_loopback_is_refused(
     httpserver: HTTPServer, guarded: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.216.34", "127.0.0.1"])
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["127.0.0.1"])
     error = fetch_error(f"http://feeds.example:{httpserver.port}/feed", settings=guarded)
     assert error.kind == "refused-address"
     assert "refused to connect to feeds.example (127.0.0.1): loopback address" in str(error)
     assert httpserver.log == []
+
+
+def test_one_private_address_among_public_ones_refuses_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pure check, no connection is attempted.
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.216.34", "10.0.0.7"])
+    with pytest.raises(netguard.RefusedAddress, match=re.escape("mixed.example (10.0.0.7): private address")):
+        netguard.checked_addresses("mixed.example", 443)
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.216.34", "2001:4860:4860::8888"])
+    assert netguard.checked_addresses("public.example", 443) == ["93.184.216.34", "2001:4860:4860::8888"]
 
 
 @pytest.mark.parametrize(("target", "reason"), [
