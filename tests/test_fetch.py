@@ -350,6 +350,20 @@ def test_malformed_urls_are_refused_not_crashes(url: str) -> None:
     assert error.kind == "refused-address" and str(error).startswith(f"{url}: not a valid URL")
 
 
+@pytest.mark.parametrize(("headers", "problem"), [
+    ({"X-Key": "ключ"}, "extra header X-Key has a value that is not printable ASCII on one line"),
+    ({"X-Key": "a\r\nX: 1"}, "extra header X-Key has a value that is not printable ASCII on one line"),
+    ({"Bad Name": "x"}, "extra header name 'Bad Name' is not a valid HTTP header name"),
+])
+def test_invalid_extra_headers_are_a_clear_error(
+    httpserver: HTTPServer, headers: dict[str, str], problem: str,
+) -> None:
+    url = httpserver.url_for("/feed")
+    error = fetch_error(url, extra_headers=headers)
+    assert (error.kind, str(error)) == ("invalid-request", f"{url}: {problem}")
+    assert httpserver.log == []
+
+
 @pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "127.1"])
 def test_odd_spellings_of_loopback_are_refused(guarded: Settings, host: str) -> None:
     error = fetch_error(f"http://{host}/", settings=guarded)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
 import time
@@ -34,6 +35,8 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 RAW_CHUNK = 64 * 1024
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # httpx encodes values as ASCII
 
 
 class FetchError(Exception):
@@ -48,7 +51,9 @@ class FetchError(Exception):
       "refused-address"  the URL or a redirect hop leads to a loopback, private, link-local,
                          multicast or reserved address, or is not a valid http(s) URL;
       "busy"             no per-host politeness slot came free in time: nothing was sent,
-                         the scheduler should try again soon (not a failure of the source).
+                         the scheduler should try again soon (not a failure of the source);
+      "invalid-request"  the source's extra headers are not valid HTTP (name not a token,
+                         value not printable ASCII): a configuration error, nothing was sent.
     `status` is the HTTP status when there was one; `retry_after` is the server's Retry-After in
     seconds (429/503), when it sent one.
     """
@@ -87,6 +92,9 @@ def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    problem = _invalid_header(extra_headers or {})
+    if problem:
+        raise FetchError(f"{url}: {problem}", kind="invalid-request")
     backend = GuardedBackend(settings.allow_private_networks)
     deadline = _Deadline(settings.fetch_total_timeout_seconds, backend)
     try:
@@ -104,6 +112,15 @@ def fetch(
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}", kind="network") from None
     finally:
         deadline.cancel()
+
+
+def _invalid_header(extra_headers: dict[str, str]) -> str | None:
+    for name, value in extra_headers.items():
+        if not _TOKEN.fullmatch(name):
+            return f"extra header name {name!r} is not a valid HTTP header name"
+        if not _HEADER_VALUE.fullmatch(value):
+            return f"extra header {name} has a value that is not printable ASCII on one line"
+    return None
 
 
 @lru_cache(maxsize=1)
