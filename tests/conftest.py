@@ -18,7 +18,7 @@ from worker.storage.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("FEEDWASH_SHARED_DIR") or ROOT.parent / "shared")  # worktrees set it
 SEED_FILE = ROOT / "seeds" / "000_c783d7c486dca3b2.txt"
 PG_SERVER = os.environ.get("FEEDWASH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("FEEDWASH_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -36,6 +36,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
 def _fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("FEEDWASH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEEDWASH_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    monkeypatch.setenv("FEEDWASH_ALLOW_PRIVATE_NETWORKS", "1")  # test servers are on 127.0.0.1
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -42,10 +42,15 @@ class Settings(BaseSettings):
     fetch_log_keep: int = 50  # fetch_log rows kept per source
     archive_days: float = 14.0  # raw payloads older than this are pruned
 
-    fetch_timeout_seconds: float = 20.0
+    # Limits on what a feed server can make a worker do (docs/polling.md "Fetching").
+    fetch_timeout_seconds: float = 20.0  # each read/write of the socket
     fetch_connect_timeout_seconds: float = 10.0
-    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_total_timeout_seconds: float = 60.0  # the whole fetch, redirects included
+    fetch_max_bytes: int = 10 * 1024 * 1024  # decoded body
     fetch_max_redirects: int = 5
+    allow_private_networks: bool = False  # SSRF guard off: loopback/LAN/link-local feeds allowed
+    max_requests_per_host: int = 2  # in flight at once, across all workers
+    politeness_wait_seconds: float = 30.0  # longest wait for a per-host slot
 
     short_text_chars: int = 120  # below this, the content hash also covers the title
     feed_limit: int = 50

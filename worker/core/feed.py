@@ -1,4 +1,8 @@
-"""Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) as ParsedFeed, via feedparser.
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) as ParsedFeed.
+
+Bytes are decoded first (worker.core.decode: charset evidence, DTD internal subset removed),
+then JSON Feed goes to worker.core.jsonfeed and XML to feedparser as UTF-8, so feedparser has
+no encoding to second-guess and no entity declarations to expand.
 
 feedparser's own sanitizer and URL resolver are turned off: they cost three quarters of its
 time and do not remove what this product must remove. worker.core.clean does both, once.
@@ -13,6 +17,8 @@ from urllib.parse import urljoin
 import feedparser
 
 from worker.core.dates import from_struct_time
+from worker.core.decode import decode_document, looks_like_json, xml_for_parser
+from worker.core.jsonfeed import parse_json_feed
 from worker.core.schedule import update_period_minutes
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
 
@@ -22,19 +28,25 @@ feedparser.SANITIZE_HTML = 0
 
 def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from `url`. A readable feed with errors keeps its entries."""
+    headers = {name.lower(): value for name, value in (headers or {}).items()}
+    if not data.strip():
+        raise InputError(f"{url}: not a feed (empty document)")
+    document = decode_document(data, headers.get("content-type"))
+    if looks_like_json(document.text):
+        return parse_json_feed(document.text, url, document.warnings)
     parsed = feedparser.parse(
-        data,
-        response_headers=headers or {},
+        xml_for_parser(document.text),
+        response_headers=_parser_headers(headers),
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = document.warnings
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         reason = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
         if not parsed.entries and not parsed.get("version"):
             raise InputError(f"{url}: not a feed ({reason})")
-        warnings = (reason,)
+        warnings = (*warnings, reason)
     elif not parsed.get("version") and not parsed.entries:
         raise InputError(f"{url}: not a feed (no RSS, Atom or JSON Feed document found)")
     feed = parsed.feed
@@ -58,6 +70,12 @@ def polling_hints(feed: Any) -> dict[str, Any]:
         "update_period_minutes": update_period_minutes(
             feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
     }
+
+def _parser_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The document is UTF-8 XML now: say so, so that feedparser applies no RFC 3023 defaults
+    (text/xml without a charset would mean US-ASCII) to bytes that are already decoded."""
+    kept = {k: v for k, v in headers.items() if k in ("content-location", "content-language")}
+    return {**kept, "content-type": "application/xml; charset=utf-8"}
 
 
 def _entry(entry: Any, site_url: str) -> ParsedEntry:

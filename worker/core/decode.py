@@ -1,0 +1,225 @@
+"""Feed bytes -> text, and text -> the safe UTF-8 document feedparser is given. Pure.
+
+Order of evidence (docs/polling.md "Fetching"):
+
+1. a byte-order mark (or a UTF-16/32 `<?` without one, XML appendix F): unambiguous, it wins;
+2. the charset of the HTTP Content-Type, then the encoding of the XML declaration: the first
+   that decodes the bytes *without errors* wins, so a header that lies ("utf-8" over GBK bytes
+   declared `gb2312` in the XML) still decodes right;
+3. no declaration decodes (or none was given): valid UTF-8, then detection (bs4's
+   UnicodeDammit with charset-normalizer), then UTF-8 with replacement characters.
+
+Labels are mapped the way browsers map them (WHATWG Encoding): GB2312/GBK -> GB18030,
+Big5 -> Big5-HKSCS, Shift_JIS -> Windows-31J, ISO-8859-1/ASCII -> Windows-1252, EUC-KR -> CP949.
+A single-byte label decodes any bytes, so it proves nothing: when one is declared but the bytes
+are valid, non-ASCII UTF-8, UTF-8 wins (the common "served as ISO-8859-1" mistake).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from bs4.dammit import UnicodeDammit
+
+# WHATWG-style label -> the Python codec that decodes what such documents really contain.
+_LABELS = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
+    "gb_2312-80": "gb18030", "euc-cn": "gb18030", "csgb2312": "gb18030", "chinese": "gb18030",
+    "big5": "big5hkscs", "x-big5": "big5hkscs", "cn-big5": "big5hkscs", "csbig5": "big5hkscs",
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+    "ms_kanji": "cp932", "windows-31j": "cp932", "csshiftjis": "cp932",
+    "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+    "l1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "ansi_x3.4-1968": "cp1252",
+    "euc-kr": "cp949", "ks_c_5601-1987": "cp949", "windows-949": "cp949",
+}
+# Codecs whose strict decoding is evidence: random bytes rarely decode without errors.
+_MULTI_BYTE = frozenset({
+    "utf-8", "gb18030", "big5hkscs", "big5", "cp932", "shift_jis", "euc_jp", "cp949", "euc_kr",
+    "iso2022_jp", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
+})
+_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+# XML 1.0 appendix F: "<?" in a wider encoding, without a byte-order mark.
+_XML_START_SNIFF = (
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)
+_CHARSET_PARAM = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
+_XML_DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,300}?\?>")
+_DOCTYPE_START = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)", re.IGNORECASE)
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
+
+
+@dataclass(frozen=True)
+class DecodedDocument:
+    text: str
+    encoding: str  # the Python codec that decoded it
+    evidence: str  # "bom", "http", "xml", "utf-8", "detected" or "fallback"
+    warnings: tuple[str, ...] = ()  # declarations that turned out wrong
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """A charset label as the Python codec to use, or None for an unknown label."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _LABELS.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return _LABELS.get(name, name)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    match = _CHARSET_PARAM.search(content_type or "")
+    return match.group(1) if match else None
+
+
+def xml_declared_encoding(data: bytes) -> str | None:
+    match = _XML_DECL_ENCODING.match(data[:512])
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode_document(data: bytes, content_type: str | None = None) -> DecodedDocument:
+    """Decode a fetched feed, following the order in this module's docstring."""
+    for bom, bom_encoding in _BOMS:
+        if data.startswith(bom):
+            return DecodedDocument(data[len(bom):].decode(bom_encoding, "replace"), bom_encoding, "bom")
+    for start, wide in _XML_START_SNIFF:
+        if data.startswith(start):  # no ASCII declaration to read: the width is the evidence
+            return DecodedDocument(data.decode(wide, "replace"), wide, "bom")
+    warnings: list[str] = []
+    declared = [(charset_from_content_type(content_type), "http"), (xml_declared_encoding(data), "xml")]
+    utf8_text = _strict(data, "utf-8")
+    tried: set[str] = set()
+    for label, evidence in declared:
+        if label is None:
+            continue
+        encoding = normalize_charset(label)
+        if encoding is None:
+            warnings.append(f"unknown {_where(evidence)} charset {label!r}")
+            continue
+        if encoding in tried:
+            continue
+        tried.add(encoding)
+        text = _strict(data, encoding)
+        if text is None:
+            warnings.append(f"{_where(evidence)} charset {label!r} does not decode the document")
+            continue
+        if encoding not in _MULTI_BYTE and utf8_text is not None and not data.isascii():
+            warnings.append(f"{_where(evidence)} charset {label!r} ignored: the bytes are UTF-8")
+            return DecodedDocument(utf8_text, "utf-8", "utf-8", tuple(warnings))
+        return DecodedDocument(text, encoding, evidence, tuple(warnings))
+    if utf8_text is not None:
+        return DecodedDocument(utf8_text, "utf-8", "utf-8", tuple(warnings))
+    return _detect(data, warnings)
+
+
+def _detect(data: bytes, warnings: list[str]) -> DecodedDocument:
+    dammit = UnicodeDammit(data, is_html=False)
+    encoding = normalize_charset(dammit.original_encoding)
+    if encoding:
+        text = _strict(data, encoding)
+        if text is not None:
+            return DecodedDocument(text, encoding, "detected", tuple(warnings))
+    warnings.append("encoding unknown: decoded as UTF-8 with replacement characters")
+    return DecodedDocument(data.decode("utf-8", "replace"), "utf-8", "fallback", tuple(warnings))
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _where(evidence: str) -> str:
+    return "HTTP Content-Type" if evidence == "http" else "XML declaration"
+
+
+# ---- the document feedparser sees ------------------------------------------------------------
+
+def looks_like_json(text: str) -> bool:
+    return text.lstrip()[:1] == "{"
+
+
+def xml_for_parser(text: str) -> bytes:
+    """UTF-8 bytes whose XML declaration says utf-8 and whose DOCTYPE has no internal subset.
+
+    Dropping the internal subset removes every entity declaration, so billion-laughs expansion
+    and external entities (XXE: file:// or http:// SYSTEM entities) have nothing to work with,
+    whatever the XML parser underneath would do. The external DTD id stays (feedparser reads
+    the Netscape RSS 0.91 doctype); feedparser turns external entity loading off, so it is
+    never fetched.
+    """
+    text = strip_internal_subset(text)
+    declaration = _XML_DECL.match(text)
+    if declaration:
+        text = text[declaration.end():]
+    return ("<?xml version='1.0' encoding='utf-8'?>" + text).encode("utf-8", "replace")
+
+
+def strip_internal_subset(text: str) -> str:
+    """Remove the `[...]` internal subset of the DOCTYPE(s) in the prolog (before the root element)."""
+    first_element = _FIRST_ELEMENT.search(text)
+    limit = first_element.start() if first_element else len(text)
+    match = _DOCTYPE_START.search(text, 0, limit)
+    if match is None:
+        return text
+    end, keep = _doctype_end(text, match.end())
+    head = text[: match.start()]
+    rest = text[end:]
+    doctype = "" if keep is None else f"<!DOCTYPE {match.group(1)}{keep}>"
+    return head + doctype + strip_internal_subset(rest)
+
+
+def _doctype_end(text: str, start: int) -> tuple[int, str | None]:
+    """(index after the DOCTYPE's closing `>`, its external id or None if it cannot be kept).
+
+    Quoted strings and comments are skipped, so `]` or `>` inside an entity value does not end
+    the declaration early. An unterminated DOCTYPE swallows the rest of the document.
+    """
+    external: list[str] = []
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char in "\"'":
+            close = text.find(char, i + 1)
+            if close < 0:
+                return n, None
+            if depth == 0:
+                external.append(text[i:close + 1])
+            i = close + 1
+            continue
+        if text.startswith("<!--", i):
+            close = text.find("-->", i + 4)
+            if close < 0:
+                return n, None
+            i = close + 3
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+        elif char == ">" and depth == 0:
+            return i + 1, _external_id(text[start:i], external)
+        i += 1
+    return n, None
+
+
+def _external_id(declaration: str, literals: list[str]) -> str:
+    """` PUBLIC "pubid" "system"` or ` SYSTEM "system"` from the outer part of a DOCTYPE."""
+    outer = declaration.split("[", 1)[0].upper()
+    if "PUBLIC" in outer and len(literals) >= 2:
+        return f" PUBLIC {literals[0]} {literals[1]}"
+    if "SYSTEM" in outer and literals:
+        return f" SYSTEM {literals[0]}"
+    return ""

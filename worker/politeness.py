@@ -1,0 +1,125 @@
+"""At most N requests in flight per host, across all workers.
+
+With a Redis broker the slots live in Redis (one sorted set per host: member = slot token,
+score = when the slot expires), so every worker process and machine shares them, and a slot
+whose worker crashed frees itself when its expiry passes. Otherwise (the embedded SQLite
+broker: one machine) an in-process semaphore per host does the job.
+
+Waiting for a slot is bounded: after `politeness_wait_seconds` the caller gets HostBusy and
+the scheduler tries again soon; feedwash never queues up behind a slow host.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "feedwash:politeness:"
+
+# Drop expired slots, then take one if fewer than ARGV[1] are held. Redis's clock, not the
+# workers', decides expiry, so skewed worker clocks cannot steal or leak slots.
+_ACQUIRE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
+  return 1
+end
+return 0
+"""
+
+
+class HostBusy(Exception):
+    """No request slot for the host within the wait limit."""
+
+
+_local_lock = threading.Lock()
+_local_semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_clients: dict[str, redis.Redis] = {}
+
+
+def slot_lifetime(settings: Settings) -> float:
+    """A held slot outlives any request that can still be running (then it is a crash)."""
+    return settings.fetch_total_timeout_seconds + settings.fetch_connect_timeout_seconds + 30
+
+
+@contextmanager
+def host_slot(host: str, settings: Settings) -> Iterator[None]:
+    """Hold one of the host's `max_requests_per_host` slots for the duration of the block."""
+    host = host.lower()
+    broker = settings.resolved_broker_url()
+    if broker.startswith(("redis://", "rediss://")):
+        token = _acquire_redis(broker, host, settings)
+        if token is not None:
+            try:
+                yield
+            finally:
+                _release_redis(broker, host, token)
+            return
+    with _local_slot(host, settings):
+        yield
+
+
+def _acquire_redis(url: str, host: str, settings: Settings) -> str | None:
+    """A slot token, or None when Redis cannot be reached (the local semaphore stands in)."""
+    token = uuid.uuid4().hex
+    key = KEY_PREFIX + host
+    deadline = time.monotonic() + settings.politeness_wait_seconds
+    pause = 0.02
+    try:
+        client = _client(url)
+        while True:
+            if client.eval(_ACQUIRE, 1, key, settings.max_requests_per_host, slot_lifetime(settings), token):
+                return token
+            if time.monotonic() >= deadline:
+                raise HostBusy(_busy_message(host, settings))
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+    except redis.RedisError as exc:
+        log.warning("politeness: Redis unreachable (%s); limiting %s within this process only", exc, host)
+        return None
+
+
+def _release_redis(url: str, host: str, token: str) -> None:
+    try:
+        _client(url).zrem(KEY_PREFIX + host, token)
+    except redis.RedisError as exc:  # the slot expires on its own
+        log.warning("politeness: could not release a slot for %s: %s", host, exc)
+
+
+def _client(url: str) -> redis.Redis:
+    client = _clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        _clients[url] = client
+    return client
+
+
+@contextmanager
+def _local_slot(host: str, settings: Settings) -> Iterator[None]:
+    limit = settings.max_requests_per_host
+    with _local_lock:
+        semaphore = _local_semaphores.setdefault((host, limit), threading.BoundedSemaphore(limit))
+    if not semaphore.acquire(timeout=settings.politeness_wait_seconds):
+        raise HostBusy(_busy_message(host, settings))
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+def _busy_message(host: str, settings: Settings) -> str:
+    return (f"politeness: {host} already has {settings.max_requests_per_host} requests in flight; "
+            f"no slot within {settings.politeness_wait_seconds:g} s")
