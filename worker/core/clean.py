@@ -1,9 +1,11 @@
 """The staged cleaner: raw article HTML in, safe article HTML and plain text out.
 
 One lxml tree per article; every stage is a small function over that tree, in order:
-parse (drops comments) -> site rules -> generic rules -> whitespace -> empty wrappers ->
-absolute URLs -> serialise -> nh3 allow-list sanitiser (always last) ; text comes from the tree.
-Each stage counts what it removed, so a stored article can say why it looks the way it does.
+decode -> parse (drops comments) -> site rules -> generic rules -> whitespace -> empty wrappers ->
+absolute URLs -> text -> serialise -> nh3 allow-list sanitiser (always last, and the only gate
+safety relies on: the earlier stages decide what is article, nh3 decides what is safe).
+Each stage records what it removed (a count and a sample), so a stored article can say why it
+looks the way it does (issue 4, "provenance").
 """
 
 from __future__ import annotations
@@ -11,21 +13,25 @@ from __future__ import annotations
 import contextlib
 import html as html_lib
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 import lxml.html
 import nh3
 from lxml import etree
 
-from worker.core.rules import Rule
+from worker.core.rules import AttributeFilter, Rule
 from worker.core.types import CleanedHtml
 from worker.core.urls import strip_tracking
 
-CLEANER_VERSION = "1"
+# Bump whenever a change here or in the shipped rules changes output: `feedwash reclean` and the
+# stored provenance tell articles cleaned by an older cleaner apart by it.
+CLEANER_VERSION = "2"
+SAMPLE_CHARS = 80
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+# C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
 
@@ -35,17 +41,50 @@ BLOCK_TAGS = frozenset({
     "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
     "tr", "ul",
 })
+_LEAF_CANDIDATES = tuple(BLOCK_TAGS - {"body", "br", "hr"})
+# Removed with their content. Raw-text and legacy containers are here too, because lxml and the
+# HTML5 parser inside nh3 disagree about their content, and cleaning must be idempotent.
 ACTIVE_TAGS = ("script", "style", "noscript", "template", "form", "input", "button", "select",
                "textarea", "object", "embed", "applet", "frame", "frameset", "meta", "link", "base",
-               "svg", "math", "canvas", "dialog")
-VIDEO_HOSTS = ("youtube.com", "www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com",
-               "player.bilibili.com", "v.qq.com", "www.dailymotion.com")
-TRACKER_HOSTS = ("feeds.feedburner.com", "pixel.wp.com", "stats.wordpress.com", "www.google-analytics.com",
-                 "pixel.quantserve.com", "sb.scorecardresearch.com", "feedsportal.com", "beacon.sina.com.cn")
-LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-echo", "file")
+               "svg", "math", "canvas", "dialog", "title", "head", "noembed", "noframes", "xmp",
+               "plaintext", "param", "portal", "audio", "video", "source", "track")
+VIDEO_HOSTS = frozenset({
+    "youtube.com", "www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com",
+    "player.bilibili.com", "v.qq.com", "www.dailymotion.com", "player.youku.com",
+})
+# Hosts whose images are never article content (counters and beacons). Subdomains match too.
+TRACKER_HOSTS = ("feeds.feedburner.com", "feedburner.google.com", "pixel.wp.com", "stats.wordpress.com",
+                 "www.google-analytics.com", "google-analytics.com", "pixel.quantserve.com",
+                 "sb.scorecardresearch.com", "feedsportal.com", "beacon.sina.com.cn", "hm.baidu.com",
+                 "cnzz.com", "c.statcounter.com", "mc.yandex.ru", "bat.bing.com", "www.facebook.com/tr",
+                 "analytics.twitter.com", "pixel.mathtag.com", "counter.yadro.ru")
+LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-echo",
+                  "data-url", "file")
+LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
+PLACEHOLDER_DATA_URI_CHARS = 256  # a data: image shorter than this is a spacer, not a picture
 COLLAPSIBLE = frozenset({"div", "span", "p", "font", "section", "strong", "b", "em", "i", "a", "center",
-                         "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "u"})
-KEEP_EMPTY = frozenset({"img", "br", "hr", "iframe", "video", "audio", "source", "td", "th"})
+                         "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "u",
+                         "figure", "figcaption", "article", "header", "footer", "small", "sup", "sub"})
+_HIDDEN = etree.XPath(
+    "descendant::*[@hidden or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
+    " 'display:none') or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
+    " 'visibility:hidden')]"
+)
+_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpeg|jpg|webp|avif);base64,[a-z0-9+/=\s]*$", re.I)
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _allow_data_images_only(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's URL schemes are global, so `data:` is allowed there and narrowed here: only a raster
+    image, base64 encoded, in <img src>. Browsers ignore controls and spaces inside a scheme
+    (`da\\tta:`), so the check looks at the value without them."""
+    compact = _URL_NOISE.sub("", value).lower()
+    if not compact.startswith("data:"):
+        return value
+    if tag == "img" and attribute == "src" and _DATA_IMAGE.match(value.strip()):
+        return value
+    return None
+
 
 _SANITIZER = nh3.Cleaner(
     tags={"a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
@@ -57,18 +96,48 @@ _SANITIZER = nh3.Cleaner(
                 "iframe": {"src", "width", "height", "allowfullscreen"}, "td": {"colspan", "rowspan"},
                 "th": {"colspan", "rowspan"}, "ol": {"start"}, "blockquote": {"cite"},
                 "q": {"cite"}, "time": {"datetime"}},
-    url_schemes={"http", "https", "mailto"},
+    attribute_filter=_allow_data_images_only,
+    url_schemes={"http", "https", "mailto", "data"},
+    # An allowed video player still must not reach the reader's origin or open pop-ups unasked.
+    set_tag_attribute_values={"iframe": {"sandbox": "allow-scripts allow-same-origin allow-popups",
+                                         "loading": "lazy", "referrerpolicy": "no-referrer"}},
     link_rel="noopener noreferrer",
     strip_comments=True,
 )
 
 
+class Removals:
+    """Per rule: how many elements it removed and the start of the first one."""
+
+    __slots__ = ("counts", "samples")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.samples: dict[str, str] = {}
+
+    def add(self, key: str, element: lxml.html.HtmlElement | None = None, sample: str | None = None) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if key not in self.samples:
+            self.samples[key] = sample if sample is not None else sample_of(element)
+
+
+def sample_of(element: lxml.html.HtmlElement | None) -> str:
+    """What a person would recognise: the element's text, else its start tag."""
+    if element is None:
+        return ""
+    text = _SPACE_RUN.sub(" ", element.text_content()).strip()
+    if not text:
+        attrs = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
+        text = f"<{element.tag}{' ' + attrs if attrs else ''}>"
+    return text[:SAMPLE_CHARS]
+
+
 def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None) -> CleanedHtml:
     """Clean one article body. Pure and idempotent: clean_html(out.html) gives out again."""
-    body = parse_body(raw)
+    body = parse_body(decode(raw))
     if body is None:
         return CleanedHtml(html="", text="")
-    removed: Counter[str] = Counter()
+    removed = Removals()
     for rule in rules:
         apply_rule(body, rule, removed)
     apply_generic_rules(body, removed)
@@ -77,11 +146,19 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     if base_url:
         absolutise_urls(body, base_url)
     safe = _SANITIZER.clean(serialise_children(body))
-    return CleanedHtml(html=safe, text=extract_text(body), removed=dict(removed))
+    return CleanedHtml(html=safe, text=extract_text(body), removed=removed.counts,
+                       samples=removed.samples, images=image_urls(body))
+
+
+def decode(raw: str) -> str:
+    """Text the HTML parser can take. Entities, including the archiver's `&#123;`/`&#125;` brace
+    escapes, are decoded by the parser itself: in text and attributes they become `{`/`}`; inside
+    <style> and <script> (raw text, where the parser leaves them) they go with the element."""
+    raw = _XML_DECLARATION.sub("", raw)
+    return _CONTROL_CHARS.sub("", raw)
 
 
 def parse_body(raw: str) -> lxml.html.HtmlElement | None:
-    raw = _XML_DECLARATION.sub("", raw)
     if not raw.strip():
         return None
     try:
@@ -99,61 +176,100 @@ def _drop(element: lxml.html.HtmlElement) -> None:
         element.drop_tree()
 
 
-def apply_rule(body: lxml.html.HtmlElement, rule: Rule, removed: Counter[str]) -> None:
+def _attached(element: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bool:
+    """Still in the article? (Not the body itself, nor inside a subtree removed earlier.)"""
+    parent = element.getparent()
+    while parent is not None:
+        if parent is body:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def apply_rule(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
     for selector in rule.remove:
         for element in selector.xpath(body):
-            _drop(element)
-            removed[f"{rule.name}: remove {selector.css}"] += 1
+            if _attached(element, body):
+                removed.add(f"{rule.name}: remove {selector.css}", element)
+                _drop(element)
     for selector in rule.unwrap:
         for element in selector.xpath(body):
-            if element.getparent() is not None:
+            if _attached(element, body):
+                removed.add(f"{rule.name}: unwrap {selector.css}", element)
                 element.drop_tag()
-                removed[f"{rule.name}: unwrap {selector.css}"] += 1
     for selector, tag in rule.rename:
         for element in selector.xpath(body):
-            element.tag = tag
-            element.attrib.clear()
+            if element is not body:
+                element.tag = tag
+                element.attrib.clear()
+    for attribute_filter in rule.attributes:
+        _filter_attributes(body, rule.name, attribute_filter, removed)
     if rule.drop_text:
-        for element in _leaf_blocks(body):
-            text = _SPACE_RUN.sub(" ", element.text_content()).strip()
-            for pattern in rule.drop_text:
-                if pattern.search(text):
-                    _drop(element)
-                    removed[f"{rule.name}: drop_text {pattern.pattern}"] += 1
-                    break
+        _drop_text(body, rule, removed)
+
+
+def _filter_attributes(
+    body: lxml.html.HtmlElement, rule_name: str, f: AttributeFilter, removed: Removals
+) -> None:
+    for element in f.selector.xpath(body):
+        for name, value in list(element.attrib.items()):
+            unwanted = name in f.drop or (f.keep is not None and name not in f.keep)
+            if unwanted and (f.when is None or f.when.search(value)):
+                del element.attrib[name]
+                removed.add(f"{rule_name}: attribute {name} of {f.selector.css}",
+                            sample=f'{name}="{value[:SAMPLE_CHARS - len(name) - 3]}"')
+
+
+def _drop_text(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
+    for element in _leaf_blocks(body):
+        if not _attached(element, body):
+            continue
+        text = _SPACE_RUN.sub(" ", element.text_content()).strip()
+        for pattern in rule.drop_text:
+            if pattern.search(text):
+                removed.add(f"{rule.name}: drop_text {pattern.pattern}", element)
+                _drop(element)
+                break
 
 
 def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """Block elements with no block inside: text rules act on the smallest block, never on a
-    wrapper that happens to contain the matching line along with the whole article."""
-    blocks = []
-    for element in body.iter(*(BLOCK_TAGS - {"body", "br", "hr"})):
-        if not any(isinstance(d.tag, str) and d.tag in BLOCK_TAGS and d.tag not in ("br", "hr")
-                   for d in element.iterdescendants()):
-            blocks.append(element)
-    return blocks
+    wrapper that happens to contain the matching line along with the whole article.
+    One pass: every block marks its ancestors as non-leaf (O(n), not O(n * descendants))."""
+    blocks = list(body.iter(*_LEAF_CANDIDATES))
+    wrappers: set[lxml.html.HtmlElement] = set()
+    for element in blocks:
+        parent = element.getparent()
+        while parent is not None and parent is not body and parent not in wrappers:
+            wrappers.add(parent)
+            parent = parent.getparent()
+    return [e for e in blocks if e not in wrappers]
 
 
-def apply_generic_rules(body: lxml.html.HtmlElement, removed: Counter[str]) -> None:
+def apply_generic_rules(body: lxml.html.HtmlElement, removed: Removals) -> None:
     for element in body.iter(*ACTIVE_TAGS):
-        removed[f"generic: {element.tag}"] += 1
+        removed.add(f"generic: {element.tag}", element)
     etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
+    for element in _HIDDEN(body):
+        if _attached(element, body):
+            removed.add("generic: hidden element", element)
+            _drop(element)
     for iframe in list(body.iter("iframe")):
         if _host(iframe.get("src", "")) not in VIDEO_HOSTS:
+            removed.add("generic: iframe", iframe)
             _drop(iframe)
-            removed["generic: iframe"] += 1
     for img in list(body.iter("img")):
         _fix_lazy_image(img)
         if _is_tracking_pixel(img):
+            removed.add("generic: tracking pixel", img)
             _drop(img)
-            removed["generic: tracking pixel"] += 1
     for anchor in body.iter("a"):
         href = anchor.get("href")
         if href:
             cleaned = strip_tracking(href)
             if cleaned != href:
                 anchor.set("href", cleaned)
-                removed["generic: tracking parameters"] += 1
+                removed.add("generic: tracking parameters", sample=href[:SAMPLE_CHARS])
 
 
 def _host(url: str) -> str:
@@ -161,55 +277,79 @@ def _host(url: str) -> str:
     return match.group(1).lower() if match else ""
 
 
+def _first_candidate(srcset: str) -> str:
+    first = srcset.strip().split(",")[0].strip()
+    return first.split()[0] if first else ""
+
+
 def _fix_lazy_image(img: lxml.html.HtmlElement) -> None:
-    """Lazy-load markup keeps the real URL in data-*; a placeholder or nothing sits in src."""
-    src = img.get("src", "")
+    """Lazy-load markup keeps the real URL in data-* or srcset; a placeholder or nothing sits in src."""
     for attr in LAZY_SRC_ATTRS:
         value = img.get(attr, "").strip()
         if value and not value.startswith("data:"):
             img.set("src", value)
             return
-    if (not src or src.startswith("data:")) and img.get("srcset"):
-        first = img.get("srcset", "").split(",")[0].strip().split(" ")[0]
-        if first:
+    src = img.get("src", "").strip()
+    if src and not src.startswith("data:"):
+        return
+    for attr in LAZY_SRCSET_ATTRS:
+        first = _first_candidate(img.get(attr, ""))
+        if first and not first.startswith("data:"):
             img.set("src", first)
+            return
 
 
 def _is_tracking_pixel(img: lxml.html.HtmlElement) -> bool:
     if img.get("width", "").strip() in ("0", "1") and img.get("height", "").strip() in ("0", "1"):
         return True
-    host = _host(img.get("src", ""))
-    return any(host == t or host.endswith("." + t) for t in TRACKER_HOSTS)
+    src = img.get("src", "").strip()
+    if not src or (src.startswith("data:") and len(src) < PLACEHOLDER_DATA_URI_CHARS):
+        return True  # nothing to show, or a lazy-load spacer whose real URL never came
+    host = _host(src)
+    path_host = host + "/" + src.split("//", 1)[-1].split("/", 1)[-1] if host else ""
+    return any(host == t or host.endswith("." + t) or path_host.startswith(t) for t in TRACKER_HOSTS)
 
 
 def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
-    """Drop indentation (U+3000 and friends) at the start of every block and after <br>."""
+    """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
+    Paragraph structure is the elements themselves, so it is untouched."""
     for element in body.iter():
-        if not isinstance(element.tag, str):
+        if not isinstance(element.tag, str) or element.tag not in BLOCK_TAGS:
             continue
-        if element.tag in BLOCK_TAGS and element.text:
+        if element.text:
             element.text = element.text.lstrip(_INDENT)
-        if element.tag in BLOCK_TAGS and element.tail:
+        if element.tail:
             element.tail = element.tail.lstrip(_INDENT)
         # `<p>　　<font>heading</font></p>`: the indentation sits before an inline child
-        if (element.tag in BLOCK_TAGS and len(element) and element[0].tag not in BLOCK_TAGS
-                and not (element.text or "").strip(_INDENT)):
+        if len(element) and element[0].tag not in BLOCK_TAGS and not (element.text or "").strip(_INDENT):
             element.text = None
 
 
-def collapse_empty(body: lxml.html.HtmlElement, removed: Counter[str]) -> None:
+def collapse_empty(body: lxml.html.HtmlElement, removed: Removals) -> None:
     for element in reversed(list(body.iter())):
         if element is body or not isinstance(element.tag, str) or element.tag not in COLLAPSIBLE:
             continue
         if len(element) == 0 and not (element.text or "").strip(_INDENT):
+            removed.add("generic: empty wrapper", sample=f"<{element.tag}>")
             _drop(element)
-            removed["generic: empty wrapper"] += 1
 
 
 def absolutise_urls(body: lxml.html.HtmlElement, base_url: str) -> None:
-    # An unusable base URL leaves links as they are; the sanitiser still vets them.
+    # An unusable base URL leaves links as they are; the sanitiser still vets them. A <base href>
+    # in the body is never trusted (it is removed with the other active tags).
     with contextlib.suppress(ValueError):
         body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+
+
+def image_urls(body: lxml.html.HtmlElement, limit: int = 8) -> tuple[str, ...]:
+    urls = []
+    for img in body.iter("img"):
+        src = img.get("src", "").strip()
+        if src.startswith(("http://", "https://")):
+            urls.append(src)
+            if len(urls) == limit:
+                break
+    return tuple(urls)
 
 
 def serialise_children(body: lxml.html.HtmlElement) -> str:
