@@ -26,7 +26,11 @@ from worker.core.seed import parse_seed
 from worker.core.types import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent.parent / "shared" / "corpus" / "hexo_rebuilt"
+DEFAULT_CORPUS = next(
+    (p for p in (ROOT.parent / "shared" / "corpus" / "hexo_rebuilt",
+                 ROOT.parent.parent / "shared" / "corpus" / "hexo_rebuilt") if p.is_dir()),
+    ROOT.parent / "shared" / "corpus" / "hexo_rebuilt",
+)
 _SPACE = re.compile(r"\s+")
 
 

@@ -145,6 +145,8 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     collapse_empty(body, removed)
     if base_url:
         absolutise_urls(body, base_url)
+    else:
+        https_for_protocol_relative(body)
     safe = _SANITIZER.clean(serialise_children(body))
     return CleanedHtml(html=safe, text=extract_text(body), removed=removed.counts,
                        samples=removed.samples, images=image_urls(body))
@@ -221,15 +223,50 @@ def _filter_attributes(
 
 
 def _drop_text(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
+    """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
+    under an image) only the matching lines go, so the image stays."""
+    lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
+    lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
+    for block in lined:
+        _drop_lines(block, rule, removed)
     for element in _leaf_blocks(body):
-        if not _attached(element, body):
+        if element in lined or not _attached(element, body):
             continue
-        text = _SPACE_RUN.sub(" ", element.text_content()).strip()
-        for pattern in rule.drop_text:
-            if pattern.search(text):
-                removed.add(f"{rule.name}: drop_text {pattern.pattern}", element)
-                _drop(element)
-                break
+        pattern = _matching_pattern(rule, element.text_content())
+        if pattern is not None:
+            removed.add(f"{rule.name}: drop_text {pattern}", element)
+            _drop(element)
+
+
+def _matching_pattern(rule: Rule, text: str) -> str | None:
+    text = _SPACE_RUN.sub(" ", text).strip()
+    return next((p.pattern for p in rule.drop_text if p.search(text)), None)
+
+
+def _drop_lines(block: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
+    lines: list[tuple[lxml.html.HtmlElement | None, list[lxml.html.HtmlElement]]] = [(None, [])]
+    for child in block:  # (the <br> a line starts after, the inline elements on it)
+        if child.tag == "br":
+            lines.append((child, []))
+        else:
+            lines[-1][1].append(child)
+    for start, elements in lines:
+        if any(e.tag in BLOCK_TAGS for e in elements):
+            continue  # a line with a block in it is not a line of text
+        lead = block.text if start is None else start.tail
+        text = (lead or "") + "".join(e.text_content() + (e.tail or "") for e in elements)
+        pattern = _matching_pattern(rule, text)
+        if pattern is None or not text.strip():
+            continue
+        removed.add(f"{rule.name}: drop_text {pattern}", sample=_SPACE_RUN.sub(" ", text).strip()[:SAMPLE_CHARS])
+        for element in elements:
+            element.tail = None
+            element.drop_tree()
+        if start is None:
+            block.text = None
+        else:  # the line's own <br> goes, so no blank line is left behind
+            start.tail = None
+            start.drop_tree()
 
 
 def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
@@ -326,12 +363,26 @@ def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
 
 
 def collapse_empty(body: lxml.html.HtmlElement, removed: Removals) -> None:
+    """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
+    of a block, which only add blank lines."""
     for element in reversed(list(body.iter())):
-        if element is body or not isinstance(element.tag, str) or element.tag not in COLLAPSIBLE:
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag in BLOCK_TAGS:
+            _trim_edge_breaks(element)
+        if element is body or element.tag not in COLLAPSIBLE:
             continue
         if len(element) == 0 and not (element.text or "").strip(_INDENT):
             removed.add("generic: empty wrapper", sample=f"<{element.tag}>")
             _drop(element)
+
+
+def _trim_edge_breaks(block: lxml.html.HtmlElement) -> None:
+    while len(block) and block[-1].tag == "br" and not (block[-1].tail or "").strip(_INDENT):
+        block.remove(block[-1])
+    while len(block) and block[0].tag == "br" and not (block.text or "").strip(_INDENT):
+        block.text = block[0].tail  # remove() takes the tail along; keep it as the block's text
+        block.remove(block[0])
 
 
 def absolutise_urls(body: lxml.html.HtmlElement, base_url: str) -> None:
@@ -339,6 +390,19 @@ def absolutise_urls(body: lxml.html.HtmlElement, base_url: str) -> None:
     # in the body is never trusted (it is removed with the other active tags).
     with contextlib.suppress(ValueError):
         body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+
+
+_PROTOCOL_RELATIVE = etree.XPath("descendant::*[starts-with(@src, '//') or starts-with(@href, '//')]")
+
+
+def https_for_protocol_relative(body: lxml.html.HtmlElement) -> None:
+    """`//host/path` means "the page's scheme"; in a feed there is no page, and https is the safe
+    reading (an archived seed has no base URL to resolve against)."""
+    for element in _PROTOCOL_RELATIVE(body):
+        for name in ("src", "href"):
+            value = element.get(name)
+            if value and value.startswith("//"):
+                element.set(name, "https:" + value)
 
 
 def image_urls(body: lxml.html.HtmlElement, limit: int = 8) -> tuple[str, ...]:

@@ -153,5 +153,7 @@ def parse_rules(text: str, origin: str) -> tuple[Rule, ...]:
 def matching_rules(
     rules: Iterable[Rule], urls: Iterable[str | None], categories: Iterable[str]
 ) -> tuple[Rule, ...]:
+    """Site-specific rules first, then the ones for every article (they are the catch-all)."""
     urls, categories = tuple(urls), tuple(categories)
-    return tuple(rule for rule in rules if rule.matches(urls, categories))
+    found = [rule for rule in rules if rule.matches(urls, categories)]
+    return tuple(sorted(found, key=lambda rule: rule.match_all))
