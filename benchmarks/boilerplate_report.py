@@ -1,7 +1,8 @@
 """Which blocks repeat across the posts of one source? The measurement behind the site rules.
 
 A "block" is one line of an article's text as the cleaner extracts it: the normalised text of
-a block element (<p>, <li>, <div>, ...), so before and after are measured the same way. A block that recurs in several posts of the same source (category path) is boilerplate:
+a block element (<p>, <li>, <div>, ...), so before and after are measured the same way.
+A block that recurs in several posts of the same source (category path) is boilerplate:
 an app-download line, a "follow us" footer, a copyright line. The report lists the worst ones
 before cleaning (raw bodies) and after (cleaned bodies, with the shipped rules).
 

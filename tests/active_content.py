@@ -45,6 +45,7 @@ def _attribute_problems(tag: str, name: str, value: str) -> list[str]:
     compact = _NOISE.sub("", value).lower()
     if compact.startswith(("javascript:", "vbscript:", "livescript:")):
         return [f"<{tag} {name}={value!r}>"]
-    if compact.startswith("data:") and not (tag == "img" and name == "src" and _SAFE_DATA_IMAGE.match(compact)):
+    image = tag == "img" and name == "src" and _SAFE_DATA_IMAGE.match(compact)
+    if compact.startswith("data:") and not image:
         return [f"<{tag} {name}={value[:40]!r}>"]
     return []

@@ -36,7 +36,8 @@ _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
 
 BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "br", "dd", "details", "div", "dl", "dt",
+    "address", "article", "aside", "blockquote", "body", "br", "center", "dd", "details", "div", "dl",
+    "dt",
     "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
     "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
     "tr", "ul",
@@ -65,6 +66,10 @@ PLACEHOLDER_DATA_URI_CHARS = 256  # a data: image shorter than this is a spacer,
 COLLAPSIBLE = frozenset({"div", "span", "p", "font", "section", "strong", "b", "em", "i", "a", "center",
                          "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "u",
                          "figure", "figcaption", "article", "header", "footer", "small", "sup", "sub"})
+# Block containers the allow-list does not carry: they become <div>, so the block structure the text
+# was extracted from survives the sanitiser (and cleaning the output again gives the same text).
+DIV_LIKE = ("address", "article", "aside", "center", "details", "footer", "header", "hgroup", "main",
+            "nav", "section", "summary")
 _HIDDEN = etree.XPath(
     "descendant::*[@hidden or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
     " 'display:none') or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
@@ -86,11 +91,14 @@ def _allow_data_images_only(tag: str, attribute: str, value: str) -> str | None:
     return None
 
 
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt",
+    "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+})
 _SANITIZER = nh3.Cleaner(
-    tags={"a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
-          "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img",
-          "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup",
-          "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul"},
+    tags=set(ALLOWED_TAGS),
     clean_content_tags={"script", "style"},
     attributes={"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
                 "iframe": {"src", "width", "height", "allowfullscreen"}, "td": {"colspan", "rowspan"},
@@ -138,17 +146,21 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     if body is None:
         return CleanedHtml(html="", text="")
     removed = Removals()
+    remove_active_content(body, removed)
+    html5_structure(body)
     for rule in rules:
         apply_rule(body, rule, removed)
     apply_generic_rules(body, removed)
-    normalise_whitespace(body)
+    keep_allowed_tags(body)
     collapse_empty(body, removed)
+    normalise_whitespace(body)
+    unwrap_wrapper_divs(body)
     if base_url:
         absolutise_urls(body, base_url)
     else:
         https_for_protocol_relative(body)
     safe = _SANITIZER.clean(serialise_children(body))
-    return CleanedHtml(html=safe, text=extract_text(body), removed=removed.counts,
+    return CleanedHtml(html=safe, text=text_of_html(safe), removed=removed.counts,
                        samples=removed.samples, images=image_urls(body))
 
 
@@ -258,7 +270,8 @@ def _drop_lines(block: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> 
         pattern = _matching_pattern(rule, text)
         if pattern is None or not text.strip():
             continue
-        removed.add(f"{rule.name}: drop_text {pattern}", sample=_SPACE_RUN.sub(" ", text).strip()[:SAMPLE_CHARS])
+        sample = _SPACE_RUN.sub(" ", text).strip()[:SAMPLE_CHARS]
+        removed.add(f"{rule.name}: drop_text {pattern}", sample=sample)
         for element in elements:
             element.tail = None
             element.drop_tree()
@@ -276,6 +289,8 @@ def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     blocks = list(body.iter(*_LEAF_CANDIDATES))
     wrappers: set[lxml.html.HtmlElement] = set()
     for element in blocks:
+        if not _has_content(element):
+            continue  # an empty block (collapsed later) does not make its parent a wrapper
         parent = element.getparent()
         while parent is not None and parent is not body and parent not in wrappers:
             wrappers.add(parent)
@@ -283,10 +298,21 @@ def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     return [e for e in blocks if e not in wrappers]
 
 
-def apply_generic_rules(body: lxml.html.HtmlElement, removed: Removals) -> None:
+def _has_content(element: lxml.html.HtmlElement) -> bool:
+    if element.text_content().strip(_INDENT):
+        return True
+    return next(element.iter("img", "iframe"), None) is not None
+
+
+def remove_active_content(body: lxml.html.HtmlElement, removed: Removals) -> None:
+    """First of the generic rules, before site rules: text that is never displayed (scripts,
+    styles, templates) must not take part in text matching."""
     for element in body.iter(*ACTIVE_TAGS):
         removed.add(f"generic: {element.tag}", element)
     etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
+
+
+def apply_generic_rules(body: lxml.html.HtmlElement, removed: Removals) -> None:
     for element in _HIDDEN(body):
         if _attached(element, body):
             removed.add("generic: hidden element", element)
@@ -342,9 +368,22 @@ def _is_tracking_pixel(img: lxml.html.HtmlElement) -> bool:
     src = img.get("src", "").strip()
     if not src or (src.startswith("data:") and len(src) < PLACEHOLDER_DATA_URI_CHARS):
         return True  # nothing to show, or a lazy-load spacer whose real URL never came
+    if not _is_image_url(src):
+        return True  # javascript:, data:text/html, ...: the sanitiser would leave a bare <img>
     host = _host(src)
     path_host = host + "/" + src.split("//", 1)[-1].split("/", 1)[-1] if host else ""
     return any(host == t or host.endswith("." + t) or path_host.startswith(t) for t in TRACKER_HOSTS)
+
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
+
+
+def _is_image_url(src: str) -> bool:
+    compact = _URL_NOISE.sub("", src).lower()
+    scheme = _SCHEME.match(compact)
+    if scheme is None:
+        return True  # relative
+    return scheme.group(1) in ("http", "https") or bool(_DATA_IMAGE.match(src.strip()))
 
 
 def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
@@ -353,13 +392,26 @@ def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
     for element in body.iter():
         if not isinstance(element.tag, str) or element.tag not in BLOCK_TAGS:
             continue
-        if element.text:
-            element.text = element.text.lstrip(_INDENT)
+        _strip_leading_indent(element)
         if element.tail:
             element.tail = element.tail.lstrip(_INDENT)
-        # `<p>　　<font>heading</font></p>`: the indentation sits before an inline child
-        if len(element) and element[0].tag not in BLOCK_TAGS and not (element.text or "").strip(_INDENT):
-            element.text = None
+
+
+def _strip_leading_indent(block: lxml.html.HtmlElement) -> None:
+    """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
+    visible thing of the block, in whichever inline element (or tail) it sits."""
+    for event, node in etree.iterwalk(block, events=("start", "end")):
+        if node is not block and isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
+            return
+        if event == "end" and node is block:
+            return
+        attribute = "text" if event == "start" else "tail"
+        value = getattr(node, attribute)
+        if value:
+            if value.strip(_INDENT):
+                setattr(node, attribute, value.lstrip(_INDENT))
+                return
+            setattr(node, attribute, None)
 
 
 def collapse_empty(body: lxml.html.HtmlElement, removed: Removals) -> None:
@@ -383,6 +435,93 @@ def _trim_edge_breaks(block: lxml.html.HtmlElement) -> None:
     while len(block) and block[0].tag == "br" and not (block.text or "").strip(_INDENT):
         block.text = block[0].tail  # remove() takes the tail along; keep it as the block's text
         block.remove(block[0])
+
+
+def keep_allowed_tags(body: lxml.html.HtmlElement) -> None:
+    """The tree takes the shape the sanitiser will give it: block containers it does not carry
+    become <div>, every other tag outside the allow-list is unwrapped (its text stays). Deciding
+    about whitespace and empty wrappers on that shape is what makes cleaning idempotent."""
+    for element in body.iter(*DIV_LIKE):
+        element.tag = "div"
+    unknown = {e.tag for e in body.iter() if isinstance(e.tag, str) and e.tag not in ALLOWED_TAGS}
+    unknown.discard("body")
+    if unknown:
+        etree.strip_tags(body, *unknown)
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NESTED = etree.XPath("descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
+                      "[ancestor::h1 or ancestor::h2 or ancestor::h3 or ancestor::h4 or ancestor::h5"
+                      " or ancestor::h6] | descendant::a[ancestor::a]")
+
+
+_P_WITH_BLOCKS = etree.XPath(
+    "descendant::p[descendant::*[" + " or ".join(
+        f"self::{t}" for t in [*sorted(BLOCK_TAGS - {"body", "br"}), "iframe"]) + "]]"
+)
+
+
+def html5_structure(body: lxml.html.HtmlElement) -> None:
+    """Where lxml's parser and HTML5's (the sanitiser's, a reader's) build different trees, take
+    HTML5's shape first, so every later stage (and a second cleaning) sees what a reader sees:
+    a heading in a heading or a link in a link is unwrapped, a <p> holding blocks is a <div>,
+    content misplaced in a table moves before it."""
+    for element in reversed(_NESTED(body)):
+        element.drop_tag()
+    for paragraph in _P_WITH_BLOCKS(body):  # HTML5 ends a <p> at the first block inside it
+        paragraph.tag = "div"
+    _foster_parent(body)
+
+
+_TABLE_CHILDREN = {"table": {"caption", "thead", "tbody", "tfoot", "tr"}, "thead": {"tr"},
+                   "tbody": {"tr"}, "tfoot": {"tr"}, "tr": {"td", "th"}}
+
+
+def _foster_parent(body: lxml.html.HtmlElement) -> None:
+    """What HTML5 does with content misplaced in a table (text or a <p> between rows): it moves
+    it before the table. Row parts outside any table lose their tags."""
+    for part in list(body.iter(*_TABLE_CHILDREN)):
+        table = part if part.tag == "table" else next(part.iterancestors("table"), None)
+        if table is None:
+            part.drop_tag()
+            continue
+        if part.text and part.text.strip():
+            _text_before(table, part.text)
+            part.text = None
+        for child in list(part):
+            if not isinstance(child.tag, str) or child.tag not in _TABLE_CHILDREN[part.tag]:
+                tail, child.tail = child.tail, None
+                table.addprevious(child)
+                if tail and tail.strip():
+                    _text_before(table, tail)
+            elif child.tail and child.tail.strip():
+                _text_before(table, child.tail)
+                child.tail = None
+
+
+def _text_before(element: lxml.html.HtmlElement, text: str) -> None:
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent = element.getparent()
+        if parent is not None:
+            parent.text = (parent.text or "") + text
+
+
+def unwrap_wrapper_divs(body: lxml.html.HtmlElement) -> None:
+    """A <div> with no text of its own whose children are all blocks is structure the reader
+    does not need (an image wrapper, whose child is inline, stays)."""
+    for element in list(body.iter("div")):
+        if element is body or (element.text or "").strip(_INDENT):
+            continue
+        children = list(element)
+        if children and all(_is_block(c) and not (c.tail or "").strip(_INDENT) for c in children):
+            element.drop_tag()
+
+
+def _is_block(element: lxml.html.HtmlElement) -> bool:
+    return isinstance(element.tag, str) and element.tag in BLOCK_TAGS and element.tag != "br"
 
 
 def absolutise_urls(body: lxml.html.HtmlElement, base_url: str) -> None:
@@ -420,6 +559,24 @@ def serialise_children(body: lxml.html.HtmlElement) -> str:
     parts = [html_lib.escape(body.text or "", quote=False)]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in body)
     return "".join(parts)
+
+
+# Sanitised HTML is regular (every attribute quoted, `<` and `&` escaped in text), so a tag pattern
+# that skips quoted values tokenises it exactly, and faster than walking a tree.
+_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+def _tag_break(match: re.Match[str]) -> str:
+    return "\n" if match.group(2).lower() in BLOCK_TAGS else ""
+
+
+def text_of_html(safe_html: str) -> str:
+    """Plain text of the sanitised output, one line per block. Taken from the output, not the
+    tree, so the text is exactly what a reader sees and cleaning the output again gives it again
+    (the sanitiser's HTML5 parser may re-nest what lxml kept, e.g. text directly in a <table>)."""
+    text = html_lib.unescape(_TAG.sub(_tag_break, safe_html))
+    lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def extract_text(body: lxml.html.HtmlElement) -> str:
