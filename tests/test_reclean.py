@@ -51,8 +51,8 @@ def test_import_stores_raw_body_and_derived_fields(database_url: str, tmp_path: 
     assert article.language == "zh" and article.reading_length > 1500
     assert article.lead_image is None  # the seed's headimg is the QR placeholder
     assert article.provenance is not None
-    assert article.provenance["removed"]["sina-finance: remove p.article-editor"]["sample"].startswith(
-        "责任编辑：")
+    editor = article.provenance["removed"]["sina-finance: remove p.article-editor"]
+    assert editor["sample"].startswith("责任编辑：")
 
 
 def test_reclean_unchanged_touches_nothing(database_url: str, tmp_path: Path,
@@ -74,7 +74,8 @@ def test_reclean_applies_a_changed_rule(database_url: str, tmp_path: Path,
     before = _article()
     assert "强化组织领导" in before.text
     (rules / "headings.yaml").write_text(
-        "name: no-headings\nmatch: {categories: [新浪财经]}\nremove: ['font[cms-style*=strong-Bold]']\n", "utf-8")
+        "name: no-headings\nmatch: {categories: [新浪财经]}\n"
+        "remove: ['font[cms-style*=strong-Bold]']\n", "utf-8")
     assert reclean.reclean_article(before.id) == "updated"
     after = _article()
     assert "强化组织领导" not in after.text and after.content_hash != before.content_hash

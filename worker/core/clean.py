@@ -10,12 +10,12 @@ looks the way it does (issue 4, "provenance").
 
 from __future__ import annotations
 
-import contextlib
 import html as html_lib
 import re
 from collections.abc import Iterable
+from typing import TypeAlias
+from urllib.parse import urljoin
 
-import lxml.html
 import nh3
 from lxml import etree
 
@@ -28,12 +28,16 @@ from worker.core.urls import strip_tracking
 CLEANER_VERSION = "2"
 SAMPLE_CHARS = 80
 
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+# Plain lxml.etree elements, not lxml.html's: its per-element class lookup cost a tenth of the
+# cleaner's time, for helpers (drop_tag, text_content, ...) that are a few lines each below.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+Element: TypeAlias = etree._Element
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
+_INLINE_SPACE_RUN = re.compile(r"[ \t\r\f\u3000\xa0]+")
 
 BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "body", "br", "center", "dd", "details", "div", "dl",
@@ -59,6 +63,7 @@ TRACKER_HOSTS = ("feeds.feedburner.com", "feedburner.google.com", "pixel.wp.com"
                  "sb.scorecardresearch.com", "feedsportal.com", "beacon.sina.com.cn", "hm.baidu.com",
                  "cnzz.com", "c.statcounter.com", "mc.yandex.ru", "bat.bing.com", "www.facebook.com/tr",
                  "analytics.twitter.com", "pixel.mathtag.com", "counter.yadro.ru")
+_TRACKER_HOST_SET = frozenset(t for t in TRACKER_HOSTS if "/" not in t)
 LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-echo",
                   "data-url", "file")
 LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
@@ -70,11 +75,7 @@ COLLAPSIBLE = frozenset({"div", "span", "p", "font", "section", "strong", "b", "
 # was extracted from survives the sanitiser (and cleaning the output again gives the same text).
 DIV_LIKE = ("address", "article", "aside", "center", "details", "footer", "header", "hgroup", "main",
             "nav", "section", "summary")
-_HIDDEN = etree.XPath(
-    "descendant::*[@hidden or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
-    " 'display:none') or contains(translate(@style, 'DISPLAYNOEVIBTH ', 'displaynoevibth'),"
-    " 'visibility:hidden')]"
-)
+_STYLED = etree.XPath("descendant::*[@hidden or @style]")
 _DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpeg|jpg|webp|avif);base64,[a-z0-9+/=\s]*$", re.I)
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -123,17 +124,17 @@ class Removals:
         self.counts: dict[str, int] = {}
         self.samples: dict[str, str] = {}
 
-    def add(self, key: str, element: lxml.html.HtmlElement | None = None, sample: str | None = None) -> None:
+    def add(self, key: str, element: Element | None = None, sample: str | None = None) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
         if key not in self.samples:
             self.samples[key] = sample if sample is not None else sample_of(element)
 
 
-def sample_of(element: lxml.html.HtmlElement | None) -> str:
+def sample_of(element: Element | None) -> str:
     """What a person would recognise: the element's text, else its start tag."""
     if element is None:
         return ""
-    text = _SPACE_RUN.sub(" ", element.text_content()).strip()
+    text = _SPACE_RUN.sub(" ", text_content(element)).strip()
     if not text:
         attrs = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
         text = f"<{element.tag}{' ' + attrs if attrs else ''}>"
@@ -172,12 +173,14 @@ def decode(raw: str) -> str:
     return _CONTROL_CHARS.sub("", raw)
 
 
-def parse_body(raw: str) -> lxml.html.HtmlElement | None:
+def parse_body(raw: str) -> Element | None:
     if not raw.strip():
         return None
     try:
-        doc = lxml.html.document_fromstring(raw, parser=_PARSER)
-    except (etree.ParserError, ValueError):
+        doc = etree.fromstring(raw, parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    if doc is None:
         return None
     body = doc.find("body")
     if body is None:  # a document of only <head> content
@@ -185,12 +188,50 @@ def parse_body(raw: str) -> lxml.html.HtmlElement | None:
     return body
 
 
-def _drop(element: lxml.html.HtmlElement) -> None:
+def text_content(element: Element) -> str:
+    return "".join(element.itertext())
+
+
+def _append_after(previous: Element | None, parent: Element, text: str | None) -> None:
+    if not text:
+        return
+    if previous is None:
+        parent.text = (parent.text or "") + text
+    else:
+        previous.tail = (previous.tail or "") + text
+
+
+def drop_tree(element: Element) -> None:
+    """Remove the element and its content; the text after it stays."""
+    parent = element.getparent()
+    if parent is not None:
+        _append_after(element.getprevious(), parent, element.tail)
+        parent.remove(element)
+
+
+def drop_tag(element: Element) -> None:
+    """Remove the tag only: its text and children take its place (lxml.html's drop_tag)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    previous = element.getprevious()
+    _append_after(previous, parent, element.text)
+    if len(element):
+        last = element[-1]
+        last.tail = (last.tail or "") + (element.tail or "") or None
+    else:
+        _append_after(previous, parent, element.tail)
+    index = parent.index(element)
+    element.tail = None
+    parent[index:index + 1] = list(element)
+
+
+def _drop(element: Element) -> None:
     if element.getparent() is not None:
-        element.drop_tree()
+        drop_tree(element)
 
 
-def _attached(element: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bool:
+def _attached(element: Element, body: Element) -> bool:
     """Still in the article? (Not the body itself, nor inside a subtree removed earlier.)"""
     parent = element.getparent()
     while parent is not None:
@@ -200,7 +241,7 @@ def _attached(element: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bo
     return False
 
 
-def apply_rule(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
+def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
     for selector in rule.remove:
         for element in selector.xpath(body):
             if _attached(element, body):
@@ -210,7 +251,7 @@ def apply_rule(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> No
         for element in selector.xpath(body):
             if _attached(element, body):
                 removed.add(f"{rule.name}: unwrap {selector.css}", element)
-                element.drop_tag()
+                drop_tag(element)
     for selector, tag in rule.rename:
         for element in selector.xpath(body):
             if element is not body:
@@ -223,7 +264,7 @@ def apply_rule(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> No
 
 
 def _filter_attributes(
-    body: lxml.html.HtmlElement, rule_name: str, f: AttributeFilter, removed: Removals
+    body: Element, rule_name: str, f: AttributeFilter, removed: Removals
 ) -> None:
     for element in f.selector.xpath(body):
         for name, value in list(element.attrib.items()):
@@ -234,9 +275,13 @@ def _filter_attributes(
                             sample=f'{name}="{value[:SAMPLE_CHARS - len(name) - 3]}"')
 
 
-def _drop_text(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
+def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
     """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
     under an image) only the matching lines go, so the image stays."""
+    if rule.drop_text_literals is not None:  # cheap test first: can any pattern match at all?
+        text = text_content(body)
+        if not any(literal in text for literal in rule.drop_text_literals):
+            return
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
     lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
     for block in lined:
@@ -244,7 +289,7 @@ def _drop_text(body: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> No
     for element in _leaf_blocks(body):
         if element in lined or not _attached(element, body):
             continue
-        pattern = _matching_pattern(rule, element.text_content())
+        pattern = _matching_pattern(rule, text_content(element))
         if pattern is not None:
             removed.add(f"{rule.name}: drop_text {pattern}", element)
             _drop(element)
@@ -255,8 +300,8 @@ def _matching_pattern(rule: Rule, text: str) -> str | None:
     return next((p.pattern for p in rule.drop_text if p.search(text)), None)
 
 
-def _drop_lines(block: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> None:
-    lines: list[tuple[lxml.html.HtmlElement | None, list[lxml.html.HtmlElement]]] = [(None, [])]
+def _drop_lines(block: Element, rule: Rule, removed: Removals) -> None:
+    lines: list[tuple[Element | None, list[Element]]] = [(None, [])]
     for child in block:  # (the <br> a line starts after, the inline elements on it)
         if child.tag == "br":
             lines.append((child, []))
@@ -266,7 +311,7 @@ def _drop_lines(block: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> 
         if any(e.tag in BLOCK_TAGS for e in elements):
             continue  # a line with a block in it is not a line of text
         lead = block.text if start is None else start.tail
-        text = (lead or "") + "".join(e.text_content() + (e.tail or "") for e in elements)
+        text = (lead or "") + "".join(text_content(e) + (e.tail or "") for e in elements)
         pattern = _matching_pattern(rule, text)
         if pattern is None or not text.strip():
             continue
@@ -274,20 +319,20 @@ def _drop_lines(block: lxml.html.HtmlElement, rule: Rule, removed: Removals) -> 
         removed.add(f"{rule.name}: drop_text {pattern}", sample=sample)
         for element in elements:
             element.tail = None
-            element.drop_tree()
+            drop_tree(element)
         if start is None:
             block.text = None
         else:  # the line's own <br> goes, so no blank line is left behind
             start.tail = None
-            start.drop_tree()
+            drop_tree(start)
 
 
-def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+def _leaf_blocks(body: Element) -> list[Element]:
     """Block elements with no block inside: text rules act on the smallest block, never on a
     wrapper that happens to contain the matching line along with the whole article.
     One pass: every block marks its ancestors as non-leaf (O(n), not O(n * descendants))."""
     blocks = list(body.iter(*_LEAF_CANDIDATES))
-    wrappers: set[lxml.html.HtmlElement] = set()
+    wrappers: set[Element] = set()
     for element in blocks:
         if not _has_content(element):
             continue  # an empty block (collapsed later) does not make its parent a wrapper
@@ -298,13 +343,13 @@ def _leaf_blocks(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     return [e for e in blocks if e not in wrappers]
 
 
-def _has_content(element: lxml.html.HtmlElement) -> bool:
-    if element.text_content().strip(_INDENT):
+def _has_content(element: Element) -> bool:
+    if text_content(element).strip(_INDENT):
         return True
     return next(element.iter("img", "iframe"), None) is not None
 
 
-def remove_active_content(body: lxml.html.HtmlElement, removed: Removals) -> None:
+def remove_active_content(body: Element, removed: Removals) -> None:
     """First of the generic rules, before site rules: text that is never displayed (scripts,
     styles, templates) must not take part in text matching."""
     for element in body.iter(*ACTIVE_TAGS):
@@ -312,9 +357,16 @@ def remove_active_content(body: lxml.html.HtmlElement, removed: Removals) -> Non
     etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
 
 
-def apply_generic_rules(body: lxml.html.HtmlElement, removed: Removals) -> None:
-    for element in _HIDDEN(body):
-        if _attached(element, body):
+def _is_hidden(element: Element) -> bool:
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style", "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def apply_generic_rules(body: Element, removed: Removals) -> None:
+    for element in _STYLED(body):
+        if _is_hidden(element) and _attached(element, body):
             removed.add("generic: hidden element", element)
             _drop(element)
     for iframe in list(body.iter("iframe")):
@@ -345,7 +397,7 @@ def _first_candidate(srcset: str) -> str:
     return first.split()[0] if first else ""
 
 
-def _fix_lazy_image(img: lxml.html.HtmlElement) -> None:
+def _fix_lazy_image(img: Element) -> None:
     """Lazy-load markup keeps the real URL in data-* or srcset; a placeholder or nothing sits in src."""
     for attr in LAZY_SRC_ATTRS:
         value = img.get(attr, "").strip()
@@ -362,7 +414,7 @@ def _fix_lazy_image(img: lxml.html.HtmlElement) -> None:
             return
 
 
-def _is_tracking_pixel(img: lxml.html.HtmlElement) -> bool:
+def _is_tracking_pixel(img: Element) -> bool:
     if img.get("width", "").strip() in ("0", "1") and img.get("height", "").strip() in ("0", "1"):
         return True
     src = img.get("src", "").strip()
@@ -371,8 +423,12 @@ def _is_tracking_pixel(img: lxml.html.HtmlElement) -> bool:
     if not _is_image_url(src):
         return True  # javascript:, data:text/html, ...: the sanitiser would leave a bare <img>
     host = _host(src)
-    path_host = host + "/" + src.split("//", 1)[-1].split("/", 1)[-1] if host else ""
-    return any(host == t or host.endswith("." + t) or path_host.startswith(t) for t in TRACKER_HOSTS)
+    if not host:
+        return False
+    labels = host.split(".")
+    if any(".".join(labels[i:]) in _TRACKER_HOST_SET for i in range(len(labels) - 1)):
+        return True
+    return host == "www.facebook.com" and "/tr" in src  # Meta's pixel lives on its main host
 
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
@@ -386,7 +442,7 @@ def _is_image_url(src: str) -> bool:
     return scheme.group(1) in ("http", "https") or bool(_DATA_IMAGE.match(src.strip()))
 
 
-def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
+def normalise_whitespace(body: Element) -> None:
     """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
     Paragraph structure is the elements themselves, so it is untouched."""
     for element in body.iter():
@@ -397,7 +453,7 @@ def normalise_whitespace(body: lxml.html.HtmlElement) -> None:
             element.tail = element.tail.lstrip(_INDENT)
 
 
-def _strip_leading_indent(block: lxml.html.HtmlElement) -> None:
+def _strip_leading_indent(block: Element) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
     visible thing of the block, in whichever inline element (or tail) it sits."""
     for event, node in etree.iterwalk(block, events=("start", "end")):
@@ -414,7 +470,7 @@ def _strip_leading_indent(block: lxml.html.HtmlElement) -> None:
             setattr(node, attribute, None)
 
 
-def collapse_empty(body: lxml.html.HtmlElement, removed: Removals) -> None:
+def collapse_empty(body: Element, removed: Removals) -> None:
     """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
     of a block, which only add blank lines."""
     for element in reversed(list(body.iter())):
@@ -429,7 +485,7 @@ def collapse_empty(body: lxml.html.HtmlElement, removed: Removals) -> None:
             _drop(element)
 
 
-def _trim_edge_breaks(block: lxml.html.HtmlElement) -> None:
+def _trim_edge_breaks(block: Element) -> None:
     while len(block) and block[-1].tag == "br" and not (block[-1].tail or "").strip(_INDENT):
         block.remove(block[-1])
     while len(block) and block[0].tag == "br" and not (block.text or "").strip(_INDENT):
@@ -437,7 +493,7 @@ def _trim_edge_breaks(block: lxml.html.HtmlElement) -> None:
         block.remove(block[0])
 
 
-def keep_allowed_tags(body: lxml.html.HtmlElement) -> None:
+def keep_allowed_tags(body: Element) -> None:
     """The tree takes the shape the sanitiser will give it: block containers it does not carry
     become <div>, every other tag outside the allow-list is unwrapped (its text stays). Deciding
     about whitespace and empty wrappers on that shape is what makes cleaning idempotent."""
@@ -450,26 +506,23 @@ def keep_allowed_tags(body: lxml.html.HtmlElement) -> None:
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_NESTED = etree.XPath("descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
-                      "[ancestor::h1 or ancestor::h2 or ancestor::h3 or ancestor::h4 or ancestor::h5"
-                      " or ancestor::h6] | descendant::a[ancestor::a]")
+_BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
 
 
-_P_WITH_BLOCKS = etree.XPath(
-    "descendant::p[descendant::*[" + " or ".join(
-        f"self::{t}" for t in [*sorted(BLOCK_TAGS - {"body", "br"}), "iframe"]) + "]]"
-)
-
-
-def html5_structure(body: lxml.html.HtmlElement) -> None:
+def html5_structure(body: Element) -> None:
     """Where lxml's parser and HTML5's (the sanitiser's, a reader's) build different trees, take
     HTML5's shape first, so every later stage (and a second cleaning) sees what a reader sees:
     a heading in a heading or a link in a link is unwrapped, a <p> holding blocks is a <div>,
     content misplaced in a table moves before it."""
-    for element in reversed(_NESTED(body)):
-        element.drop_tag()
-    for paragraph in _P_WITH_BLOCKS(body):  # HTML5 ends a <p> at the first block inside it
-        paragraph.tag = "div"
+    # (Looked for from the outer element down: most have no children, so this is cheap.)
+    nested = {inner for outer in body.iter(*_HEADINGS) if len(outer)
+              for inner in outer.iterdescendants(*_HEADINGS)}
+    nested |= {inner for outer in body.iter("a") if len(outer) for inner in outer.iterdescendants("a")}
+    for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
+        drop_tag(element)
+    for paragraph in list(body.iter("p")):  # HTML5 ends a <p> at the first block inside it
+        if len(paragraph) and next(paragraph.iterdescendants(*_BLOCKS_IN_P), None) is not None:
+            paragraph.tag = "div"
     _foster_parent(body)
 
 
@@ -477,13 +530,13 @@ _TABLE_CHILDREN = {"table": {"caption", "thead", "tbody", "tfoot", "tr"}, "thead
                    "tbody": {"tr"}, "tfoot": {"tr"}, "tr": {"td", "th"}}
 
 
-def _foster_parent(body: lxml.html.HtmlElement) -> None:
+def _foster_parent(body: Element) -> None:
     """What HTML5 does with content misplaced in a table (text or a <p> between rows): it moves
     it before the table. Row parts outside any table lose their tags."""
     for part in list(body.iter(*_TABLE_CHILDREN)):
         table = part if part.tag == "table" else next(part.iterancestors("table"), None)
         if table is None:
-            part.drop_tag()
+            drop_tag(part)
             continue
         if part.text and part.text.strip():
             _text_before(table, part.text)
@@ -499,7 +552,7 @@ def _foster_parent(body: lxml.html.HtmlElement) -> None:
                 child.tail = None
 
 
-def _text_before(element: lxml.html.HtmlElement, text: str) -> None:
+def _text_before(element: Element, text: str) -> None:
     previous = element.getprevious()
     if previous is not None:
         previous.tail = (previous.tail or "") + text
@@ -509,7 +562,7 @@ def _text_before(element: lxml.html.HtmlElement, text: str) -> None:
             parent.text = (parent.text or "") + text
 
 
-def unwrap_wrapper_divs(body: lxml.html.HtmlElement) -> None:
+def unwrap_wrapper_divs(body: Element) -> None:
     """A <div> with no text of its own whose children are all blocks is structure the reader
     does not need (an image wrapper, whose child is inline, stays)."""
     for element in list(body.iter("div")):
@@ -517,24 +570,35 @@ def unwrap_wrapper_divs(body: lxml.html.HtmlElement) -> None:
             continue
         children = list(element)
         if children and all(_is_block(c) and not (c.tail or "").strip(_INDENT) for c in children):
-            element.drop_tag()
+            drop_tag(element)
 
 
-def _is_block(element: lxml.html.HtmlElement) -> bool:
+def _is_block(element: Element) -> bool:
     return isinstance(element.tag, str) and element.tag in BLOCK_TAGS and element.tag != "br"
 
 
-def absolutise_urls(body: lxml.html.HtmlElement, base_url: str) -> None:
-    # An unusable base URL leaves links as they are; the sanitiser still vets them. A <base href>
-    # in the body is never trusted (it is removed with the other active tags).
-    with contextlib.suppress(ValueError):
-        body.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+_URL_ATTRIBUTES = ("href", "src", "cite")
+_LINKED = etree.XPath("descendant::*[@href or @src or @cite]")
+
+
+def absolutise_urls(body: Element, base_url: str) -> None:
+    """Resolve the URL attributes the allow-list keeps. A <base href> in the body is never
+    trusted (it is removed with the other active tags); a URL that cannot be resolved goes."""
+    for element in _LINKED(body):
+        for name in _URL_ATTRIBUTES:
+            value = element.get(name)
+            if value is None or value.startswith(("http://", "https://")):
+                continue
+            try:
+                element.set(name, urljoin(base_url, value.strip()))
+            except ValueError:
+                del element.attrib[name]
 
 
 _PROTOCOL_RELATIVE = etree.XPath("descendant::*[starts-with(@src, '//') or starts-with(@href, '//')]")
 
 
-def https_for_protocol_relative(body: lxml.html.HtmlElement) -> None:
+def https_for_protocol_relative(body: Element) -> None:
     """`//host/path` means "the page's scheme"; in a feed there is no page, and https is the safe
     reading (an archived seed has no base URL to resolve against)."""
     for element in _PROTOCOL_RELATIVE(body):
@@ -544,7 +608,7 @@ def https_for_protocol_relative(body: lxml.html.HtmlElement) -> None:
                 element.set(name, "https:" + value)
 
 
-def image_urls(body: lxml.html.HtmlElement, limit: int = 8) -> tuple[str, ...]:
+def image_urls(body: Element, limit: int = 8) -> tuple[str, ...]:
     urls = []
     for img in body.iter("img"):
         src = img.get("src", "").strip()
@@ -555,31 +619,31 @@ def image_urls(body: lxml.html.HtmlElement, limit: int = 8) -> tuple[str, ...]:
     return tuple(urls)
 
 
-def serialise_children(body: lxml.html.HtmlElement) -> str:
+def serialise_children(body: Element) -> str:
     parts = [html_lib.escape(body.text or "", quote=False)]
-    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in body)
+    parts.extend(etree.tostring(child, method="html", encoding="unicode") for child in body)
     return "".join(parts)
 
 
 # Sanitised HTML is regular (every attribute quoted, `<` and `&` escaped in text), so a tag pattern
 # that skips quoted values tokenises it exactly, and faster than walking a tree.
-_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
-
-
-def _tag_break(match: re.Match[str]) -> str:
-    return "\n" if match.group(2).lower() in BLOCK_TAGS else ""
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*>"""
+_BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b" + _ATTRS,
+                        re.I)
+_ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b" + _ATTRS)
 
 
 def text_of_html(safe_html: str) -> str:
     """Plain text of the sanitised output, one line per block. Taken from the output, not the
     tree, so the text is exactly what a reader sees and cleaning the output again gives it again
     (the sanitiser's HTML5 parser may re-nest what lxml kept, e.g. text directly in a <table>)."""
-    text = html_lib.unescape(_TAG.sub(_tag_break, safe_html))
-    lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", safe_html))
+    text = _INLINE_SPACE_RUN.sub(" ", html_lib.unescape(text))
+    lines = (line.strip(" \n\r\t") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def extract_text(body: lxml.html.HtmlElement) -> str:
+def extract_text(body: Element) -> str:
     """Plain text, one line per block, indentation and blank lines gone."""
     chunks: list[str] = []
     for event, element in etree.iterwalk(body, events=("start", "end")):

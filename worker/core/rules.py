@@ -55,6 +55,9 @@ class Rule:
     drop_text: tuple[re.Pattern[str], ...] = ()
     attributes: tuple[AttributeFilter, ...] = ()
     match_all: bool = False
+    # A literal every drop_text match must contain (None: some pattern has none): lets the
+    # cleaner skip the per-block pass for articles that cannot match (most of them).
+    drop_text_literals: tuple[str, ...] | None = None
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
         if self.match_all or set(self.categories) & set(categories):
@@ -133,7 +136,33 @@ def _rule(data: Any, origin: str) -> Rule:
         ),
         attributes=tuple(_attribute_filter(a, where) for a in attributes),
         match_all=match.get("all") is True,
+        drop_text_literals=required_literals(_strings(data.get("drop_text"), "drop_text", where)),
     )
+
+
+_META = set("\\.^$*+?{}[]|()")
+
+
+def required_literals(patterns: Iterable[str]) -> tuple[str, ...] | None:
+    """The plain-text start of each pattern (after `^`); None if any pattern has none."""
+    literals = []
+    for pattern in patterns:
+        body = pattern[1:] if pattern.startswith("^") else pattern
+        if "|" in body:
+            return None
+        literal = ""
+        for char in body:
+            if char in _META:
+                if char in "?*{" and literal:  # the quantifier makes the last char optional
+                    literal = literal[:-1]
+                break
+            literal += char
+        # whitespace is folded before matching, so a literal with spaces may not be in raw text
+        literal = literal.split(" ")[0]
+        if not literal:
+            return None
+        literals.append(literal)
+    return tuple(literals)
 
 
 def parse_rules(text: str, origin: str) -> tuple[Rule, ...]:
