@@ -456,6 +456,13 @@ def normalise_whitespace(body: Element) -> None:
 def _strip_leading_indent(block: Element) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
     visible thing of the block, in whichever inline element (or tail) it sits."""
+    text = block.text
+    if text and text.strip(_INDENT):  # the common case: the block starts with its own text
+        if text[0] in _INDENT:
+            block.text = text.lstrip(_INDENT)
+        return
+    if text is None and not len(block):
+        return
     for event, node in etree.iterwalk(block, events=("start", "end")):
         if node is not block and isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
             return
