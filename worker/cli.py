@@ -27,6 +27,8 @@ feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(feeds_app, name="feeds")
+rules_app = typer.Typer(help="Site cleaning rules (config/rules/*.yaml).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 out = Console()
 err = Console(stderr=True)
 
@@ -223,6 +225,66 @@ def run(
             child.kill()  # a worker stuck in warm shutdown must not outlive `run`
             child.wait()
     raise typer.Exit(0 if stop else 1)
+
+
+@rules_app.command("test")
+def rules_test(
+    rules_file: Annotated[Path, typer.Argument(help="A rules YAML file.")],
+    sample: Annotated[Path, typer.Argument(help="A seed post or an HTML file.")],
+) -> None:
+    """Show what RULES_FILE changes in SAMPLE: removal counts with samples, then a text diff."""
+    from worker.core.types import InputError
+    from worker.rules_preview import preview
+
+    try:
+        result = preview(rules_file.read_text(encoding="utf-8"), str(rules_file),
+                         sample.read_bytes(), sample.name)
+    except (OSError, InputError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    names = ", ".join(r.name for r in result.rules)
+    typer.echo(f"rules in file: {names}; matching {sample.name}: {', '.join(result.matched) or 'none'}")
+    for key, count, text in result.removals():
+        typer.echo(f"  {count:>3}  {key}  | {text}")
+    diff = result.diff()
+    typer.echo("\n".join(diff) if diff else "(no change to the text)")
+
+
+@app.command()
+def explain(article_id: int) -> None:
+    """Print an article's provenance: cleaner version, matched rules, what each rule removed."""
+    from worker.storage.models import Article
+
+    with transaction() as session:
+        article = session.get(Article, article_id)
+        if article is None:
+            err.print(f"error: no article {article_id}")
+            raise typer.Exit(1)
+        prov = article.provenance or {}
+        lines = [
+            f"article {article.id}: {article.title}",
+            f"cleaner version {article.cleaner_version}; site rules: "
+            f"{', '.join(prov.get('site_rules') or []) or 'none'}",
+            f"language {article.language}; reading length {article.reading_length}; "
+            f"lead image {article.lead_image or '-'}",
+            "removed:" if prov.get("removed") or article.removed else "removed: nothing",
+        ]
+        details = prov.get("removed") or {k: {"count": v, "sample": ""} for k, v in article.removed.items()}
+        lines += [f"  {d['count']:>3}  {key}  | {d['sample']}" for key, d in details.items()]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def reclean(
+    source: Annotated[int | None, typer.Option("--source", help="Only this source's articles.")] = None,
+) -> None:
+    """Re-run cleaning over the stored raw bodies (after rules changed); in-process, idempotent."""
+    from worker.reclean import reclean_all
+
+    report = reclean_all(source)
+    for message in report.skipped:
+        err.print(f"skipped: {message}", markup=False)
+    out.print(f"{report.updated} updated, {report.unchanged} unchanged, {len(report.skipped)} skipped")
 
 
 def _when(value: object) -> str:

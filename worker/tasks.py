@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from worker import ingest
+from worker import reclean as reclean_module
 from worker.celery_app import app
 from worker.settings import get_settings
 from worker.storage import repo
@@ -65,3 +66,17 @@ def import_seeds(folder: str | None = None) -> int:
 @app.task(**RETRY)
 def import_seed(source_id: int, folder: str, relpath: str) -> str:
     return ingest.import_seed_file(source_id, Path(folder), relpath)
+
+
+@app.task(**RETRY)
+def reclean(source_id: int | None = None) -> int:
+    """Queue one reclean_article task per stored article (of one source)."""
+    ids = reclean_module.article_ids(source_id)
+    for article_id in ids:
+        reclean_article.delay(article_id)
+    return len(ids)
+
+
+@app.task(**RETRY)
+def reclean_article(article_id: int) -> str:
+    return reclean_module.reclean_article(article_id)

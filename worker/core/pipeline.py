@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from worker.core.clean import CLEANER_VERSION, clean_html
+from worker.core.derive import guess_language, lead_image, reading_length
 from worker.core.fingerprint import content_hash
 from worker.core.rules import Rule, matching_rules
 from worker.core.text import summarize
-from worker.core.types import CleanArticle, ParsedEntry
+from worker.core.types import CleanArticle, CleanedHtml, ParsedEntry
 from worker.core.urls import strip_tracking
 
 
@@ -32,5 +34,23 @@ def clean_entry(
         content_hash=content_hash(cleaned.text, entry.title, short_text_chars),
         cleaner_version=CLEANER_VERSION,
         removed=cleaned.removed,
+        reading_length=reading_length(cleaned.text),
+        language=guess_language(cleaned.text),
+        lead_image=lead_image(entry.lead_image, cleaned.images),
+        provenance=provenance(cleaned, applicable, entry),
     )
 
+
+def provenance(cleaned: CleanedHtml, applied: Iterable[Rule], entry: ParsedEntry) -> dict[str, Any]:
+    """What `feedwash explain` prints: the cleaner version, the site rules that matched, and per
+    rule what it removed (count and the start of the first removal). `declared_lead_image` keeps
+    the source's own image, which re-cleaning needs when it was a placeholder."""
+    return {
+        "cleaner_version": CLEANER_VERSION,
+        "site_rules": [rule.name for rule in applied],
+        "removed": {
+            key: {"count": count, "sample": cleaned.samples.get(key, "")}
+            for key, count in sorted(cleaned.removed.items())
+        },
+        "declared_lead_image": entry.lead_image,
+    }

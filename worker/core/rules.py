@@ -1,9 +1,12 @@
 """Site cleaning rules as data (config/rules/*.yaml), matched to a source by domain or category.
 
 A rule file holds one rule or a `rules:` list. A rule has a `name`, a `match` block
-(`domains`, `url_patterns`, `categories`; any hit matches) and actions, applied in this order:
-`remove` (CSS selectors; element and contents go), `unwrap` (keep the contents, drop the tag),
-`rename` (selector -> tag), `drop_text` (regexes; a block element whose whole text matches goes).
+(`domains`, `url_patterns`, `categories`; any hit matches; `all: true` matches every article) and
+actions, applied in this order: `remove` (CSS selectors; element and contents go), `unwrap` (keep
+the contents, drop the tag), `rename` (selector -> tag), `attributes` (attribute filters: for the
+elements a selector picks, `drop` the named attributes or `keep` only the named ones, optionally
+only `when` the value matches a regex), `drop_text` (regexes searched in the text of every leaf
+block; a block that matches goes).
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class Selector:
 
 
 @dataclass(frozen=True)
+class AttributeFilter:
+    """`drop` names attributes to remove; `keep` (if set) names the only ones to keep; `when`
+    limits either to attribute values that match."""
+
+    selector: Selector
+    drop: tuple[str, ...] = ()
+    keep: tuple[str, ...] | None = None
+    when: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     domains: tuple[str, ...] = ()
@@ -39,9 +53,14 @@ class Rule:
     unwrap: tuple[Selector, ...] = ()
     rename: tuple[tuple[Selector, str], ...] = ()
     drop_text: tuple[re.Pattern[str], ...] = ()
+    attributes: tuple[AttributeFilter, ...] = ()
+    match_all: bool = False
+    # A literal every drop_text match must contain (None: some pattern has none): lets the
+    # cleaner skip the per-block pass for articles that cannot match (most of them).
+    drop_text_literals: tuple[str, ...] | None = None
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
-        if set(self.categories) & set(categories):
+        if self.match_all or set(self.categories) & set(categories):
             return True
         for url in urls:
             if not url:
@@ -78,14 +97,30 @@ def _strings(value: Any, field: str, origin: str) -> tuple[str, ...]:
     raise InputError(f"{origin}: `{field}` must be a string or a list of strings")
 
 
+def _attribute_filter(data: Any, where: str) -> AttributeFilter:
+    if not isinstance(data, dict) or not data.get("select"):
+        raise InputError(f"{where}: every `attributes` entry needs a `select` selector")
+    keep = data.get("keep")
+    when = data.get("when")
+    return AttributeFilter(
+        selector=compile_selector(str(data["select"]), where),
+        drop=tuple(a.lower() for a in _strings(data.get("drop"), "drop", where)),
+        keep=None if keep is None else tuple(a.lower() for a in _strings(keep, "keep", where)),
+        when=None if when is None else _compile_regex(str(when), where),
+    )
+
+
 def _rule(data: Any, origin: str) -> Rule:
     if not isinstance(data, dict) or not data.get("name"):
         raise InputError(f"{origin}: every rule needs a mapping with a `name`")
     where = f"{origin} rule {data['name']!r}"
     match = data.get("match") or {}
     rename = data.get("rename") or {}
+    attributes = data.get("attributes") or []
     if not isinstance(match, dict) or not isinstance(rename, dict):
         raise InputError(f"{where}: `match` and `rename` must be mappings")
+    if not isinstance(attributes, list):
+        raise InputError(f"{where}: `attributes` must be a list")
     return Rule(
         name=str(data["name"]),
         domains=tuple(d.lower() for d in _strings(match.get("domains"), "domains", where)),
@@ -99,7 +134,35 @@ def _rule(data: Any, origin: str) -> Rule:
         drop_text=tuple(
             _compile_regex(p, where) for p in _strings(data.get("drop_text"), "drop_text", where)
         ),
+        attributes=tuple(_attribute_filter(a, where) for a in attributes),
+        match_all=match.get("all") is True,
+        drop_text_literals=required_literals(_strings(data.get("drop_text"), "drop_text", where)),
     )
+
+
+_META = set("\\.^$*+?{}[]|()")
+
+
+def required_literals(patterns: Iterable[str]) -> tuple[str, ...] | None:
+    """The plain-text start of each pattern (after `^`); None if any pattern has none."""
+    literals = []
+    for pattern in patterns:
+        body = pattern[1:] if pattern.startswith("^") else pattern
+        if "|" in body:
+            return None
+        literal = ""
+        for char in body:
+            if char in _META:
+                if char in "?*{" and literal:  # the quantifier makes the last char optional
+                    literal = literal[:-1]
+                break
+            literal += char
+        # whitespace is folded before matching, so a literal with spaces may not be in raw text
+        literal = literal.split(" ")[0]
+        if not literal:
+            return None
+        literals.append(literal)
+    return tuple(literals)
 
 
 def parse_rules(text: str, origin: str) -> tuple[Rule, ...]:
@@ -119,5 +182,7 @@ def parse_rules(text: str, origin: str) -> tuple[Rule, ...]:
 def matching_rules(
     rules: Iterable[Rule], urls: Iterable[str | None], categories: Iterable[str]
 ) -> tuple[Rule, ...]:
+    """Site-specific rules first, then the ones for every article (they are the catch-all)."""
     urls, categories = tuple(urls), tuple(categories)
-    return tuple(rule for rule in rules if rule.matches(urls, categories))
+    found = [rule for rule in rules if rule.matches(urls, categories)]
+    return tuple(sorted(found, key=lambda rule: rule.match_all))

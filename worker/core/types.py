@@ -44,6 +44,8 @@ class CleanedHtml:
     html: str
     text: str
     removed: dict[str, int] = field(default_factory=dict)  # rule name -> elements removed
+    samples: dict[str, str] = field(default_factory=dict)  # rule name -> start of the first removal
+    images: tuple[str, ...] = ()  # image URLs of the cleaned body, in order (lead-image candidates)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class CleanArticle:
     content_hash: str
     cleaner_version: str
     removed: dict[str, int] = field(default_factory=dict)
+    reading_length: int = 0  # CJK characters + Latin words (see worker.core.derive)
+    language: str = "und"  # BCP 47 primary tag guessed from the text: "zh", "en" or "und"
+    lead_image: str | None = None  # front-matter/feed image unless a placeholder, else the body's first
+    provenance: dict[str, Any] = field(default_factory=dict)  # cleaner version + per-rule removals
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,11 @@ class Article(Base):
     summary: Mapped[str] = mapped_column(Text)
     cleaner_version: Mapped[str] = mapped_column(String(16))
     removed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    language: Mapped[str] = mapped_column(String(16), default="und", server_default="und")
+    reading_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # see worker.core.pipeline
+    raw_html: Mapped[str | None] = mapped_column(Text)  # the body as received: reclean input
+    raw_base_url: Mapped[str | None] = mapped_column(String(2048))
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -169,9 +169,11 @@ def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
     return {
         "content_hash": article.content_hash, "title": entry.title, "link": entry.link,
         "author": entry.author, "categories": list(entry.categories),
-        "lead_image": entry.lead_image, "html": article.html, "text": article.text,
+        "lead_image": article.lead_image, "html": article.html, "text": article.text,
         "summary": article.summary, "cleaner_version": article.cleaner_version,
-        "removed": article.removed, "published_at": published,
+        "removed": article.removed, "language": article.language,
+        "reading_length": article.reading_length, "provenance": article.provenance,
+        "raw_html": entry.html, "raw_base_url": entry.base_url, "published_at": published,
         "updated_at": entry.updated or published,
     }
 
