@@ -1,7 +1,7 @@
 """cleaning: derived fields, provenance and the raw body (so re-cleaning never refetches)
 
 Revision ID: 0002_cleaning
-Revises: 0001
+Revises: 0002_polling
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_cleaning"
-down_revision = "0001"
+down_revision = "0002_polling"
 branch_labels = None
 depends_on = None
 
