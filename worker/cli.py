@@ -27,6 +27,8 @@ feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(feeds_app, name="feeds")
+articles_app = typer.Typer(help="Stored articles: provenance, versions, clusters.", no_args_is_help=True)
+app.add_typer(articles_app, name="articles")
 out = Console()
 err = Console(stderr=True)
 
@@ -96,6 +98,33 @@ def feeds_sync() -> None:
             repo.ensure_source(session, "feed", source.url, ingest.utcnow(),
                                source.interval_minutes or settings.default_interval_minutes, source.title)
     out.print(f"synced {settings.sources_file}")
+
+
+@articles_app.command("show")
+def articles_show(article_id: int) -> None:
+    """Print an article's sightings, versions and near-duplicate cluster."""
+    from worker import articles
+
+    with transaction() as session:
+        lines = articles.describe(session, article_id)
+    if lines is None:
+        err.print(f"error: no article {article_id}")
+        raise typer.Exit(1)
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+
+
+@articles_app.command("delete")
+def articles_delete(article_id: int) -> None:
+    """Delete an article and leave a tombstone, so no later poll or import brings it back."""
+    from worker import articles
+
+    with transaction() as session:
+        deleted = articles.delete(session, article_id, ingest.utcnow())
+    if not deleted:
+        err.print(f"error: no article {article_id}")
+        raise typer.Exit(1)
+    out.print(f"deleted article {article_id} (tombstoned)")
 
 
 @app.command()

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = 5
 
     short_text_chars: int = 120  # below this, the content hash also covers the title
+    # Dedup (docs/dedup.md): near-duplicate thresholds, cluster representative, update churn.
+    neardup_threshold: float = 0.75  # estimated Jaccard of 5-char shingles
+    neardup_min_chars: int = 200  # shorter texts never join a cluster (not evidence)
+    cluster_representative: str = "earliest"  # or "longest"
+    update_trivial_ratio: float = 0.98  # diff ratio above which a content change may be trivial
+    update_trivial_max_chars: int = 12  # ... if at most this many characters changed
+    update_max_per_day: int = 3  # content updates per article per day that move `updated`
     feed_limit: int = 50
     feed_max_limit: int = 500
 

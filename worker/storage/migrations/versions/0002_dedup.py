@@ -1,0 +1,89 @@
+"""dedup: canonical URL, near-duplicate clusters, LSH bands, article versions, tombstones
+
+Revision ID: 0002_dedup
+Revises: 0001
+Create Date: 2026-11-29 05:40:00
+
+The new articles columns are added with plain ALTER TABLE ADD COLUMN (SQLite allows a nullable
+column with a REFERENCES clause that way): a batch copy of `articles` would drop and recreate
+the parent table that sightings cascade from.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0002_dedup"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "clusters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("representative_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.add_column("articles", sa.Column("canonical_url", sa.String(length=2048), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE articles ADD COLUMN cluster_id INTEGER "
+                   "REFERENCES clusters (id) ON DELETE SET NULL")
+    else:
+        op.add_column("articles", sa.Column("cluster_id", sa.Integer(), nullable=True))
+        op.create_foreign_key("fk_articles_cluster_id", "articles", "clusters", ["cluster_id"], ["id"],
+                              ondelete="SET NULL")
+    op.add_column("articles", sa.Column("minhash", sa.LargeBinary(), nullable=True))
+    op.create_index("ix_articles_canonical_url", "articles", ["canonical_url"])
+    op.create_index("ix_articles_cluster_id", "articles", ["cluster_id"])
+
+    op.create_table(
+        "article_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
+        sa.Column("diff_ratio", sa.Float(), nullable=True),
+        sa.Column("bumped", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("article_id", "version", name="uq_article_versions"),
+    )
+    op.create_table(
+        "article_bands",
+        sa.Column("band", sa.SmallInteger(), nullable=False),
+        sa.Column("hash", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("band", "hash", "article_id"),
+    )
+    op.create_index("ix_article_bands_article", "article_bands", ["article_id"])
+    op.create_table(
+        "tombstones",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=80), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("kind", "key", name="uq_tombstones_key"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("tombstones")
+    op.drop_index("ix_article_bands_article", table_name="article_bands")
+    op.drop_table("article_bands")
+    op.drop_table("article_versions")
+    op.drop_index("ix_articles_cluster_id", table_name="articles")
+    op.drop_index("ix_articles_canonical_url", table_name="articles")
+    with op.batch_alter_table("articles") as batch_op:
+        batch_op.drop_column("minhash")
+        batch_op.drop_column("cluster_id")
+        batch_op.drop_column("canonical_url")
+    op.drop_table("clusters")
