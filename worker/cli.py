@@ -111,7 +111,7 @@ def articles_show(article_id: int) -> None:
         err.print(f"error: no article {article_id}")
         raise typer.Exit(1)
     for line in lines:
-        out.print(line, markup=False, highlight=False)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @articles_app.command("delete")

@@ -36,8 +36,14 @@ _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 class NearDupSettings:
     """Thresholds, configurable through worker.settings (FEEDWASH_NEARDUP_*)."""
 
-    threshold: float = 0.6  # estimated Jaccard at or above which two articles are near duplicates
+    threshold: float = 0.7  # estimated Jaccard at or above which two articles are near duplicates
     min_chars: int = 200  # shorter texts are no evidence: never near-duplicates of anything
+    # One text inside the other (a dropped or added paragraph, a reprint's own intro/footer):
+    # containment counts only with some Jaccard too and enough shared text, because short
+    # template pages (a course site's lessons) are also largely contained in each other.
+    containment: float = 0.85
+    containment_min_jaccard: float = 0.5
+    containment_min_shingles: int = 400
 
 
 def shingle_text(text: str) -> str:
@@ -52,10 +58,27 @@ def shingles(text: str, size: int = SHINGLE_CHARS) -> set[str]:
     return {folded[i:i + size] for i in range(len(folded) - size + 1)}
 
 
+@dataclass(frozen=True)
+class Sketch:
+    """A text's MinHash signature and the size of its shingle set (for containment)."""
+
+    signature: tuple[int, ...]
+    size: int
+
+
+def sketch(text: str) -> Sketch:
+    grams = shingles(text)
+    return Sketch(_signature(grams), len(grams))
+
+
 def signature(text: str) -> tuple[int, ...]:
     """NUM_PERM 32-bit values; equal positions estimate the Jaccard similarity of shingle sets."""
+    return _signature(shingles(text))
+
+
+def _signature(grams: set[str]) -> tuple[int, ...]:
     bins = [_EMPTY] * NUM_PERM
-    for shingle in shingles(text):
+    for shingle in grams:
         value = zlib.crc32(shingle.encode("utf-8"))
         # crc32 is linear; one multiplicative mix spreads it evenly over the bins.
         value = (value * 0x9E3779B1) & 0xFFFFFFFF
@@ -98,14 +121,16 @@ def band_hashes(sig: Sequence[int]) -> list[int]:
     return out
 
 
-def pack_signature(sig: Sequence[int]) -> bytes:
-    return struct.pack(f"<{len(sig)}I", *sig)
+def pack(sk: Sketch) -> bytes:
+    """Storage form: the set size, then the signature (little-endian uint32s)."""
+    return struct.pack(f"<I{len(sk.signature)}I", sk.size, *sk.signature)
 
 
-def unpack_signature(data: bytes | None) -> tuple[int, ...]:
-    if not data or len(data) % 4:
-        return ()
-    return struct.unpack(f"<{len(data) // 4}I", data)
+def unpack(data: bytes | None) -> Sketch:
+    if not data or len(data) % 4 or len(data) < 8:
+        return Sketch((), 0)
+    size, *sig = struct.unpack(f"<{len(data) // 4}I", data)
+    return Sketch(tuple(sig), size)
 
 
 def is_evidence(text: str, settings: NearDupSettings) -> bool:
@@ -113,5 +138,18 @@ def is_evidence(text: str, settings: NearDupSettings) -> bool:
     return len(shingle_text(text)) >= settings.min_chars
 
 
-def are_near_duplicates(a: Sequence[int], b: Sequence[int], settings: NearDupSettings) -> bool:
-    return similarity(a, b) >= settings.threshold
+def containment(a: Sketch, b: Sketch, jaccard: float) -> float:
+    """Estimated share of the smaller shingle set found in the larger one."""
+    smaller = min(a.size, b.size)
+    if smaller == 0:
+        return 0.0
+    return min(1.0, jaccard / (1 + jaccard) * (a.size + b.size) / smaller)
+
+
+def are_near_duplicates(a: Sketch, b: Sketch, settings: NearDupSettings) -> bool:
+    jaccard = similarity(a.signature, b.signature)
+    if jaccard >= settings.threshold:
+        return True
+    return (jaccard >= settings.containment_min_jaccard
+            and min(a.size, b.size) >= settings.containment_min_shingles
+            and containment(a, b, jaccard) >= settings.containment)

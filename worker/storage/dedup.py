@@ -50,7 +50,11 @@ class DedupPolicy:
     def from_settings(cls, settings: Settings | None = None) -> DedupPolicy:
         s = settings or get_settings()
         return cls(
-            near=neardup.NearDupSettings(threshold=s.neardup_threshold, min_chars=s.neardup_min_chars),
+            near=neardup.NearDupSettings(
+                threshold=s.neardup_threshold, min_chars=s.neardup_min_chars,
+                containment=s.neardup_containment,
+                containment_min_jaccard=s.neardup_containment_min_jaccard,
+                containment_min_shingles=s.neardup_containment_min_shingles),
             representative=s.cluster_representative, trivial_ratio=s.update_trivial_ratio,
             trivial_max_chars=s.update_trivial_max_chars, max_updates_per_day=s.update_max_per_day,
         )
@@ -60,14 +64,14 @@ class DedupPolicy:
 class Fingerprint:
     """What near-duplicate detection keeps of an article's text."""
 
-    signature: tuple[int, ...]
+    sketch: neardup.Sketch
     bands: tuple[int, ...]  # empty when the text is too short to be evidence
 
     @classmethod
     def of(cls, text_: str, policy: DedupPolicy) -> Fingerprint:
-        sig = neardup.signature(text_)
+        sketch = neardup.sketch(text_)
         evidence = neardup.is_evidence(text_, policy.near)
-        return cls(sig, tuple(neardup.band_hashes(sig)) if evidence else ())
+        return cls(sketch, tuple(neardup.band_hashes(sketch.signature)) if evidence else ())
 
 
 # ---- tombstones ------------------------------------------------------------------------------
@@ -77,7 +81,7 @@ def _key(value: str) -> str:
 
 
 def _entry_detail(source_id: int, entry_key: str) -> str:
-    return f"{source_id}\x00{entry_key}"
+    return f"source {source_id} entry {entry_key}"
 
 
 def is_tombstoned(
@@ -138,8 +142,8 @@ def article_by_canonical_url(
         .where(Article.canonical_url == canonical).order_by(Article.id).limit(20)
     ).all()
     for article_id, packed, stored_title in rows:
-        stored = neardup.unpack_signature(packed)
-        related = neardup.similarity(stored, fingerprint.signature) >= CANONICAL_MIN_SIMILARITY
+        stored = neardup.unpack(packed).signature
+        related = neardup.similarity(stored, fingerprint.sketch.signature) >= CANONICAL_MIN_SIMILARITY
         if (related and fingerprint.bands) or stored_title == title:
             return int(article_id)
     return None
@@ -210,7 +214,7 @@ def index_article(
     """Store the article's bands and put it in the cluster of its near duplicates (if any).
     Returns its cluster id."""
     session.execute(update(Article).where(Article.id == article_id).values(
-        minhash=neardup.pack_signature(fingerprint.signature)))
+        minhash=neardup.pack(fingerprint.sketch)))
     session.execute(delete(ArticleBand).where(ArticleBand.article_id == article_id))
     if not fingerprint.bands:
         return None
@@ -250,8 +254,7 @@ def _near_duplicates(
     ).all()
     return [
         (int(row_id), cluster_id) for row_id, cluster_id, packed in rows
-        if neardup.are_near_duplicates(neardup.unpack_signature(packed), fingerprint.signature,
-                                       policy.near)
+        if neardup.are_near_duplicates(neardup.unpack(packed), fingerprint.sketch, policy.near)
     ]
 
 
