@@ -15,7 +15,8 @@ STORY = ("国家统计局今天发布数据显示，一季度国内生产总值�
 def test_chinese_text_needs_no_tokenizer() -> None:
     same = neardup.sketch(STORY)
     reworded = neardup.sketch(STORY.replace("开局良好", "开局不错") + "（记者 张三）")
-    other = neardup.sketch("本周六晚，国家天文台发布消息称，一颗亮度较高的彗星将在西北方低空出现，肉眼可见。" * 3)
+    comet = "本周六晚，国家天文台发布消息称，一颗亮度较高的彗星将在西北方低空出现，肉眼可见。"
+    other = neardup.sketch(comet * 3)
     assert neardup.similarity(same.signature, neardup.signature(STORY)) == 1.0
     assert 0.7 <= neardup.similarity(same.signature, reworded.signature) < 1.0
     assert neardup.similarity(same.signature, other.signature) < 0.1
@@ -58,6 +59,6 @@ def test_canonical_url() -> None:
 def test_change_measure() -> None:
     assert measure_change(STORY, "  " + STORY + "\n") == measure_change(STORY, STORY)
     typo = measure_change(STORY, STORY.replace("良好", "很好"))
-    assert typo.is_trivial(0.98, 12) and typo.changed_chars == 2
+    assert typo.is_trivial(0.98, 12) and typo.changed_chars == 1
     added = measure_change(STORY, STORY + "记者补充：截至发稿时，相关部门尚未回应。")
     assert not added.is_trivial(0.98, 12)
