@@ -241,3 +241,19 @@ def test_articles_show_prints_sightings_versions_and_cluster(database_url: str) 
     assert "v1 " in out and "v2 " in out and "update" in out and "ratio 0.9" in out
     assert "cluster " in out and "一季度GDP同比增长5.3%" in out
     assert runner.invoke(app, ["articles", "show", "999"]).exit_code == 1
+
+
+def test_web_feed_folds_duplicates_unless_all(sqlite_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from worker.web.app import app as web
+
+    _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS), "http://a.test/1"))
+    _store("http://b.test/feed", _reprint())
+    client = TestClient(web)
+    folded = client.get("/feeds/all.json").json()["items"]
+    everything = client.get("/feeds/all.json?all=1").json()["items"]
+    assert [i["title"] for i in folded] == ["GDP"]
+    assert sorted(i["title"] for i in everything) == ["GDP", "一季度GDP同比增长5.3%"]
+    result = runner.invoke(app, ["export", "--format", "json", "--all"])
+    assert len(json.loads(result.stdout)["items"]) == 2

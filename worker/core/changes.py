@@ -35,6 +35,22 @@ def measure_change(old: str, new: str) -> Change:
         sa, sb = shingles(a), shingles(b)
         ratio = len(sa & sb) / len(sa | sb) if sa | sb else 1.0
         return Change(ratio, abs(len(a) - len(b)) or _DIFF_MAX_CHARS)
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
-    return Change(matcher.ratio(), changed)
+    # Edits are usually local: diff only what lies between the common prefix and suffix
+    # (SequenceMatcher's cost grows with the square of what it is given).
+    head = _common_prefix(a, b)
+    tail = _common_prefix(a[head:][::-1], b[head:][::-1])
+    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+    opcodes = matcher.get_opcodes()
+    matched = head + tail + sum(i2 - i1 for tag, i1, i2, _, _ in opcodes if tag == "equal")
+    changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
+    return Change(2 * matched / (len(a) + len(b)), changed)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
