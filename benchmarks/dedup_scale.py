@@ -17,6 +17,7 @@ import argparse
 import io
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -165,8 +166,8 @@ def probe(url: str, real_texts: list[str], size: int, rng: random.Random) -> tup
 
 
 def run_backend(name: str, sizes: list[int]) -> list[tuple[str, int, float, float, float]]:
+    folder = Path(tempfile.mkdtemp(prefix="feedwash-bench-"))
     if name == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="feedwash-bench-"))
         url = f"sqlite:///{folder / 'bench.db'}"
         admin = None
         db_name = ""
@@ -198,6 +199,7 @@ def run_backend(name: str, sizes: list[int]) -> list[tuple[str, int, float, floa
                   f"({joined}/{PROBES} joined a cluster; bulk load {load_seconds:.1f} s)", flush=True)
     finally:
         storage_db.get_engine(url).dispose()
+        shutil.rmtree(folder, ignore_errors=True)
         if admin is not None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
