@@ -257,3 +257,18 @@ def test_web_feed_folds_duplicates_unless_all(sqlite_url: str) -> None:
     assert sorted(i["title"] for i in everything) == ["GDP", "一季度GDP同比增长5.3%"]
     result = runner.invoke(app, ["export", "--format", "json", "--all"])
     assert len(json.loads(result.stdout)["items"]) == 2
+
+
+def test_removing_a_source_resettles_its_clusters(database_url: str) -> None:
+    first = _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS), "http://a.test/1"))
+    reprint = _store("http://b.test/feed", _reprint())
+    assert reprint.cluster_id is not None
+    with transaction() as session:
+        source_id = session.execute(select(Sighting.source_id).where(
+            Sighting.article_id == first.article_id)).scalar_one()
+    assert runner.invoke(app, ["feeds", "remove", str(source_id)]).exit_code == 0
+    with transaction() as session:
+        remaining = [tuple(r) for r in session.execute(select(Article.id, Article.cluster_id))]
+        items = json.loads(build_feed(session, get_settings(), "json"))["items"]
+    assert remaining == [(reprint.article_id, None)] and _count(Cluster) == 0
+    assert [i["title"] for i in items] == ["一季度GDP同比增长5.3%"]  # not hidden behind a gone representative

@@ -280,6 +280,12 @@ def _join_cluster(
     return target
 
 
+def settle_clusters(session: Session, cluster_ids: Sequence[int], now: datetime) -> None:
+    """After members were deleted elsewhere (a removed source): re-pick or dissolve."""
+    for cluster_id in cluster_ids:
+        _settle_cluster(session, cluster_id, get_settings().cluster_representative, now)
+
+
 def _settle_cluster(session: Session, cluster_id: int, representative: str, now: datetime) -> None:
     """Re-pick the representative; a cluster left with one member dissolves."""
     order: list[Any] = [Article.published_at, Article.id]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -50,8 +50,12 @@ def remove_source(session: Session, source_id: int) -> bool:
     session.execute(delete(SeedFile).where(SeedFile.source_id == source_id))
     session.execute(delete(Sighting).where(Sighting.source_id == source_id))
     session.execute(delete(IngestError).where(IngestError.source_id == source_id))
+    clusters: list[int] = []
     if article_ids:
+        found = session.execute(select(Article.cluster_id).where(Article.id.in_(article_ids)).distinct())
+        clusters = [c for c in found.scalars() if c is not None]
         session.execute(delete(Article).where(Article.id.in_(article_ids)))
+    dedup.settle_clusters(session, clusters, datetime.now(UTC))  # a representative may be gone
     result: Any = session.execute(delete(Source).where(Source.id == source_id))
     return bool(result.rowcount)
 
