@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
 from worker.cli import app
@@ -272,3 +272,19 @@ def test_removing_a_source_resettles_its_clusters(database_url: str) -> None:
         items = json.loads(build_feed(session, get_settings(), "json"))["items"]
     assert remaining == [(reprint.article_id, None)] and _count(Cluster) == 0
     assert [i["title"] for i in items] == ["一季度GDP同比增长5.3%"]  # not hidden behind a gone representative
+
+
+def test_reindex_fingerprints_articles_stored_before_dedup(database_url: str) -> None:
+    _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS)))
+    _store("http://b.test/feed", _reprint())
+    with transaction() as session:  # as if stored by the pre-dedup schema
+        session.execute(update(Article).values(minhash=None, cluster_id=None))
+        session.execute(delete(ArticleBand))
+        session.execute(delete(ArticleVersion))
+        session.execute(delete(Cluster))
+    result = runner.invoke(app, ["articles", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "2 articles indexed, 1 joined a cluster" in result.output
+    assert (_count(Cluster), _count(ArticleVersion)) == (1, 2)
+    assert _count(ArticleBand) == 2 * 32
+    assert "0 articles indexed" in runner.invoke(app, ["articles", "reindex"]).output

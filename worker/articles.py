@@ -48,6 +48,23 @@ def _cluster_lines(session: Session, article: Article) -> list[str]:
     return lines
 
 
+def reindex(now: datetime, batch: int = 200) -> tuple[int, int]:
+    """Fingerprint every article stored without one (e.g. before migration 0002_dedup), in
+    batches of one transaction each. Returns (articles indexed, of which joined a cluster)."""
+    from worker.storage.db import transaction
+
+    policy = dedup.DedupPolicy.from_settings()
+    done = joined = 0
+    while True:
+        with transaction() as session:
+            ids = dedup.unindexed_article_ids(session, batch)
+            for article_id in ids:
+                joined += dedup.backfill_article(session, article_id, policy, now) is not None
+        done += len(ids)
+        if len(ids) < batch:
+            return done, joined
+
+
 def delete(session: Session, article_id: int, now: datetime) -> bool:
     return dedup.delete_article(session, article_id, now)
 

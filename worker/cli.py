@@ -127,6 +127,15 @@ def articles_delete(article_id: int) -> None:
     out.print(f"deleted article {article_id} (tombstoned)")
 
 
+@articles_app.command("reindex")
+def articles_reindex() -> None:
+    """Fingerprint articles stored before near-duplicate detection (after upgrading)."""
+    from worker import articles
+
+    done, joined = articles.reindex(ingest.utcnow())
+    out.print(f"{done} articles indexed, {joined} joined a cluster")
+
+
 @app.command()
 def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll due sources once and exit.")] = False,

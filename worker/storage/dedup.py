@@ -302,6 +302,23 @@ def _settle_cluster(session: Session, cluster_id: int, representative: str, now:
         representative_id=members[0], updated_at=now))
 
 
+def unindexed_article_ids(session: Session, limit: int) -> list[int]:
+    """Articles stored before dedup existed (or by an older sketch): no MinHash yet."""
+    query = select(Article.id).where(Article.minhash.is_(None)).order_by(Article.id).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def backfill_article(session: Session, article_id: int, policy: DedupPolicy, now: datetime) -> int | None:
+    """Fingerprint, band and cluster one stored article; give it version 1 if it has none."""
+    row = session.execute(
+        select(Article.text, Article.content_hash).where(Article.id == article_id)).one()
+    has_version = session.execute(
+        select(ArticleVersion.id).where(ArticleVersion.article_id == article_id).limit(1)).first()
+    if has_version is None:
+        record_first_version(session, article_id, row.content_hash, now)
+    return index_article(session, article_id, Fingerprint.of(row.text, policy), policy, now)
+
+
 # ---- reads -----------------------------------------------------------------------------------
 
 def visible_articles(session: Session, limit: int, include_duplicates: bool) -> Sequence[Article]:

@@ -27,15 +27,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.add_column("articles", sa.Column("canonical_url", sa.String(length=2048), nullable=True))
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("ALTER TABLE articles ADD COLUMN cluster_id INTEGER "
-                   "REFERENCES clusters (id) ON DELETE SET NULL")
-    else:
-        op.add_column("articles", sa.Column("cluster_id", sa.Integer(), nullable=True))
-        op.create_foreign_key("fk_articles_cluster_id", "articles", "clusters", ["cluster_id"], ["id"],
-                              ondelete="SET NULL")
-    op.add_column("articles", sa.Column("minhash", sa.LargeBinary(), nullable=True))
+    # A SQLite downgrade leaves these columns in place (see downgrade): add only what is missing.
+    existing = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("articles")}
+    if "canonical_url" not in existing:
+        op.add_column("articles", sa.Column("canonical_url", sa.String(length=2048), nullable=True))
+    if "cluster_id" not in existing:
+        _add_cluster_id()
+    if "minhash" not in existing:
+        op.add_column("articles", sa.Column("minhash", sa.LargeBinary(), nullable=True))
     op.create_index("ix_articles_canonical_url", "articles", ["canonical_url"])
     op.create_index("ix_articles_cluster_id", "articles", ["cluster_id"])
 
@@ -75,6 +74,16 @@ def upgrade() -> None:
     )
 
 
+def _add_cluster_id() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE articles ADD COLUMN cluster_id INTEGER "
+                   "REFERENCES clusters (id) ON DELETE SET NULL")
+    else:
+        op.add_column("articles", sa.Column("cluster_id", sa.Integer(), nullable=True))
+        op.create_foreign_key("fk_articles_cluster_id", "articles", "clusters", ["cluster_id"], ["id"],
+                              ondelete="SET NULL")
+
+
 def downgrade() -> None:
     op.drop_table("tombstones")
     op.drop_index("ix_article_bands_article", table_name="article_bands")
@@ -82,8 +91,14 @@ def downgrade() -> None:
     op.drop_table("article_versions")
     op.drop_index("ix_articles_cluster_id", table_name="articles")
     op.drop_index("ix_articles_canonical_url", table_name="articles")
-    with op.batch_alter_table("articles") as batch_op:
-        batch_op.drop_column("minhash")
-        batch_op.drop_column("cluster_id")
-        batch_op.drop_column("canonical_url")
+    if op.get_bind().dialect.name == "sqlite":
+        # Dropping a REFERENCES column means a batch copy of `articles`, and dropping the old
+        # table cascades (foreign keys are on) to every sighting. The three nullable columns
+        # are invisible to 0001's code: leave them, only clear the cluster references.
+        op.execute("UPDATE articles SET cluster_id = NULL")
+    else:
+        op.drop_constraint("fk_articles_cluster_id", "articles", type_="foreignkey")
+        op.drop_column("articles", "minhash")
+        op.drop_column("articles", "cluster_id")
+        op.drop_column("articles", "canonical_url")
     op.drop_table("clusters")
