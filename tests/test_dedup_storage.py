@@ -288,3 +288,40 @@ def test_reindex_fingerprints_articles_stored_before_dedup(database_url: str) ->
     assert (_count(Cluster), _count(ArticleVersion)) == (1, 2)
     assert _count(ArticleBand) == 2 * 32
     assert "0 articles indexed" in runner.invoke(app, ["articles", "reindex"]).output
+
+
+def test_two_polls_reprinting_each_other_in_opposite_order_both_commit(database_url: str) -> None:
+    """Each transaction holds the bands of its first story when it asks for the other's: a lock
+    cycle on PostgreSQL. One lock wait is given up; both polls still commit everything."""
+    with transaction() as session:
+        for url in ("http://a.test/feed", "http://b.test/feed"):
+            repo.ensure_source(session, "feed", url, T0)
+    meteors = "彗星之后还将有流星雨，预计下月中旬达到极大，每小时可见数十颗。"
+    gdp, comet = _html(PARAGRAPHS), _html([*OTHER_STORY, meteors])
+    footer = "<p>本文为转载，如有侵权请联系删除。</p>"
+    plans = [
+        ("http://a.test/feed", [_article("a1", "GDP", gdp), _article("a2", "彗星（转）", comet + footer)]),
+        ("http://b.test/feed", [_article("b1", "彗星", comet), _article("b2", "GDP（转）", gdp + footer)]),
+    ]
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def poll(source: str, articles: list[CleanArticle]) -> None:
+        try:
+            with transaction() as session:
+                source_id = repo.ensure_source(session, "feed", source, T0)
+                repo.store_article(session, source_id, source, articles[0], "r1", T0)
+                if session.get_bind().dialect.name == "postgresql":
+                    barrier.wait()  # both now hold their first story's bands
+                repo.store_article(session, source_id, source, articles[1], "r2", T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=poll, args=plan) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert _count(Article) == 4
+    assert _count(Cluster) >= 1  # the writer that waited saw the other's commit

@@ -10,6 +10,7 @@ moment still meet each other and end in one cluster.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger
 
@@ -34,6 +36,8 @@ from worker.storage.models import (
 )
 from worker.storage.upsert import insert_for
 
+log = logging.getLogger(__name__)
+DEADLOCK_DETECTED = "40P01"
 MAX_CANDIDATES = 64  # band matches verified per article; more means a template, not a story
 CANONICAL_MIN_SIMILARITY = 0.3  # same URL but unrelated text: a listing page, not a correction
 
@@ -236,7 +240,17 @@ def _lock_bands(session: Session, bands: Sequence[int]) -> None:
         return  # SQLite: BEGIN IMMEDIATE already holds the database's single write lock
     stmt = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
         bindparam("keys", type_=ARRAY(BigInteger)))
-    session.execute(stmt, {"keys": sorted(set(bands))})
+    # A poll stores many articles in one transaction, so two polls can each hold bands the
+    # other needs next (story X then a reprint of Y, against Y then a reprint of X): PostgreSQL
+    # then aborts one lock wait. Inside a savepoint that costs only this article's lock (its
+    # near-duplicate lookup may miss the other poll's uncommitted reprint), never the poll.
+    try:
+        with session.begin_nested():
+            session.execute(stmt, {"keys": sorted(set(bands))})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        log.warning("near-duplicate lock: deadlock with another writer, indexing without the lock")
 
 
 def _near_duplicates(
