@@ -81,6 +81,7 @@ def test_a_changed_seed_updates_its_article(database_url: str, tmp_path: Path) -
     post = folder / "a.txt"
     shutil.copy(SEED_FILE, post)
     ingest.import_seeds(folder)
+    # A one-character correction is stored but is trivial (issue 5): `updated` does not move.
     post.write_text(SEED_FILE.read_text().replace("取得了较好成效", "取得了很好成效"))
     report = ingest.import_seeds(folder)
     assert report.errors == []
@@ -88,4 +89,13 @@ def test_a_changed_seed_updates_its_article(database_url: str, tmp_path: Path) -
         articles = session.execute(select(Article)).scalars().all()
     assert len(articles) == 1
     assert "取得了很好成效" in articles[0].text
+    assert articles[0].updated_at == articles[0].published_at
+    # A real change (a new paragraph) is an update: same article, `updated` moves.
+    post.write_text(SEED_FILE.read_text().replace(
+        "取得了较好成效", "取得了很好成效</p><p>记者补充：新的一段内容说明了后续的政策安排和执行时间表。"))
+    assert ingest.import_seeds(folder).errors == []
+    with transaction() as session:
+        articles = session.execute(select(Article)).scalars().all()
+    assert len(articles) == 1
+    assert "后续的政策安排" in articles[0].text
     assert articles[0].updated_at > articles[0].published_at

@@ -29,6 +29,8 @@ app.add_typer(seeds_app, name="seeds")
 app.add_typer(feeds_app, name="feeds")
 rules_app = typer.Typer(help="Site cleaning rules (config/rules/*.yaml).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+articles_app = typer.Typer(help="Stored articles: provenance, versions, clusters.", no_args_is_help=True)
+app.add_typer(articles_app, name="articles")
 out = Console()
 err = Console(stderr=True)
 
@@ -109,6 +111,42 @@ def feeds_sync() -> None:
     settings = get_settings()
     count = ingest.sync_sources(config.load_sources(settings.sources_file))
     out.print(f"synced {count} sources from {settings.sources_file}")
+
+
+@articles_app.command("show")
+def articles_show(article_id: int) -> None:
+    """Print an article's sightings, versions and near-duplicate cluster."""
+    from worker import articles
+
+    with transaction() as session:
+        lines = articles.describe(session, article_id)
+    if lines is None:
+        err.print(f"error: no article {article_id}")
+        raise typer.Exit(1)
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@articles_app.command("delete")
+def articles_delete(article_id: int) -> None:
+    """Delete an article and leave a tombstone, so no later poll or import brings it back."""
+    from worker import articles
+
+    with transaction() as session:
+        deleted = articles.delete(session, article_id, ingest.utcnow())
+    if not deleted:
+        err.print(f"error: no article {article_id}")
+        raise typer.Exit(1)
+    out.print(f"deleted article {article_id} (tombstoned)")
+
+
+@articles_app.command("reindex")
+def articles_reindex() -> None:
+    """Fingerprint articles stored before near-duplicate detection (after upgrading)."""
+    from worker import articles
+
+    done, joined = articles.reindex(ingest.utcnow())
+    out.print(f"{done} articles indexed, {joined} joined a cluster")
 
 
 @app.command()

@@ -179,6 +179,8 @@ def store_entries(
             continue
         article = clean_entry(entry, rules, target.url, settings.short_text_chars)
         stored = repo.store_article(session, target.id, target.url, article, raw, now)
+        if stored.article_id is None:  # deleted by an operator: tombstoned, never comes back
+            continue
         if not skip_unchanged and not stored.created:  # reprocessing: the new cleaning wins
             polling.refresh_article(session, stored.article_id, article.html, article.text,
                                     article.summary, article.cleaner_version, article.removed)

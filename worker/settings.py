@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     politeness_wait_seconds: float = 30.0  # longest wait for a per-host slot
 
     short_text_chars: int = 120  # below this, the content hash also covers the title
+    # Dedup (docs/dedup.md): near-duplicate thresholds, cluster representative, update churn.
+    neardup_threshold: float = 0.7  # estimated Jaccard of 5-char shingles
+    neardup_min_chars: int = 200  # shorter texts never join a cluster (not evidence)
+    neardup_containment: float = 0.85  # or: this share of the smaller text is in the larger,
+    neardup_containment_min_jaccard: float = 0.5  # ... with at least this Jaccard,
+    neardup_containment_min_shingles: int = 400  # ... and both texts at least this long
+    cluster_representative: str = "earliest"  # or "longest"
+    update_trivial_ratio: float = 0.98  # diff ratio above which a content change may be trivial
+    update_trivial_max_chars: int = 12  # ... if at most this many characters changed
+    update_max_per_day: int = 3  # content updates per article per day that move `updated`
     feed_limit: int = 50
     feed_max_limit: int = 500
 

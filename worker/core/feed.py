@@ -97,6 +97,7 @@ def _entry(entry: Any, site_url: str) -> ParsedEntry:
         updated=updated,
         lead_image=_lead_image(entry),
         base_url=urljoin(site_url, base) if base else (link or site_url),
+        canonical_link=_canonical_link(entry, site_url),
     )
 
 
@@ -118,6 +119,14 @@ def _entry_key(entry: Any, link: str | None, title: str, published: object) -> s
         return f"link:{link}"
     digest = hashlib.sha256(f"{title}\x00{published}".encode()).hexdigest()[:32]
     return f"title:{digest}"
+
+
+def _canonical_link(entry: Any, site_url: str) -> str | None:
+    """An atom:link rel="canonical" (some feeds add one beside the tracking-laden alternate)."""
+    for link in entry.get("links") or []:
+        if link.get("rel") == "canonical" and link.get("href"):
+            return urljoin(site_url, str(link["href"]))
+    return None
 
 
 def _lead_image(entry: Any) -> str | None:

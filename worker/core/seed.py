@@ -99,4 +99,5 @@ def parse_seed(data: bytes, name: str, zone: str = "Asia/Shanghai") -> ParsedEnt
         updated=updated,
         lead_image=_as_text(meta.get("headimg") or meta.get("thumbnail")),
         base_url=_as_text(meta.get("link") or meta.get("url")),
+        canonical_link=_as_text(meta.get("canonical_url") or meta.get("canonical")),
     )

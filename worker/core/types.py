@@ -25,6 +25,7 @@ class ParsedEntry:
     updated: datetime | None = None
     lead_image: str | None = None
     base_url: str | None = None  # for resolving relative URLs in html
+    canonical_link: str | None = None  # rel="canonical" where the source names one
 
 
 @dataclass(frozen=True)

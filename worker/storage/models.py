@@ -8,12 +8,14 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -106,8 +108,70 @@ class Article(Base):
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # Dedup (issue 5). canonical_url is indexed, not unique: a listing page that many entries
+    # link to must not fold different articles together (see worker/storage/dedup.py).
+    canonical_url: Mapped[str | None] = mapped_column(String(2048), index=True)
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # worker.core.neardup signature
 
     __table_args__ = (Index("ix_articles_published", "published_at", "id"),)
+
+
+class Cluster(Base):
+    """Near duplicates of one story. representative_id is kept by code (no FK: no cycle)."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    representative_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ArticleVersion(Base):
+    """Every content an article has had; `bumped` says whether readers saw it as an update."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    diff_ratio: Mapped[float | None] = mapped_column(Float)  # similarity to the previous version
+    bumped: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(32))  # new | update | trivial | capped
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_article_versions"),)
+
+
+class ArticleBand(Base):
+    """LSH band hashes: candidates for near duplicates come from this index, never a scan."""
+
+    __tablename__ = "article_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_article_bands_article", "article_id"),)
+
+
+class Tombstone(Base):
+    """What an operator deleted, by every key it could come back under."""
+
+    __tablename__ = "tombstones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # content_hash | entry | canonical_url
+    key: Mapped[str] = mapped_column(String(80))  # the hash, or sha256 of the entry / URL
+    detail: Mapped[str] = mapped_column(Text)  # human-readable: the entry key or URL
+    article_id: Mapped[int] = mapped_column(Integer)  # id it had (the row is gone)
+    deleted_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_tombstones_key"),)
 
 
 class Sighting(Base):

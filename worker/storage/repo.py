@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
+from worker.storage import dedup
 from worker.storage.models import Article, IngestError, SeedFile, Sighting, Source
 from worker.storage.upsert import insert_for
 
@@ -48,8 +50,12 @@ def remove_source(session: Session, source_id: int) -> bool:
     session.execute(delete(SeedFile).where(SeedFile.source_id == source_id))
     session.execute(delete(Sighting).where(Sighting.source_id == source_id))
     session.execute(delete(IngestError).where(IngestError.source_id == source_id))
+    clusters: list[int] = []
     if article_ids:
+        found = session.execute(select(Article.cluster_id).where(Article.id.in_(article_ids)).distinct())
+        clusters = [c for c in found.scalars() if c is not None]
         session.execute(delete(Article).where(Article.id.in_(article_ids)))
+    dedup.settle_clusters(session, clusters, datetime.now(UTC))  # a representative may be gone
     result: Any = session.execute(delete(Source).where(Source.id == source_id))
     return bool(result.rowcount)
 
@@ -113,8 +119,10 @@ def public_id_for(source_url: str, entry_key: str) -> str:
 
 @dataclass(frozen=True)
 class Stored:
-    article_id: int
-    created: bool  # a new article (False: a duplicate of a stored one)
+    article_id: int | None  # None: the entry was deleted by an operator (tombstoned)
+    created: bool  # a new article (False: a duplicate of a stored one, an update, or tombstoned)
+    outcome: str = "new"  # new | duplicate | updated | tombstoned
+    cluster_id: int | None = None  # the near-duplicate cluster a new article joined
 
 
 def store_article(
@@ -123,30 +131,44 @@ def store_article(
 ) -> Stored:
     """Store one cleaned entry; the database's unique keys settle every race.
 
-    New content: insert-or-ignore by content hash (a duplicate finds the stored one). An entry
-    this source sent before with other content: its article is updated in place, unless the new
-    content is already stored, in which case the sighting moves there.
+    Tombstoned content, entry or canonical URL: nothing is stored. New content: insert-or-ignore
+    by content hash (an exact duplicate finds the stored one). An entry this source sent before
+    with other content, or content at a stored article's canonical URL, is a new version of that
+    article (worker/storage/dedup.py decides whether readers see it as updated), unless the new
+    content is already stored, in which case the sighting moves there. A new article is
+    fingerprinted and joins the cluster of its near duplicates.
     """
     entry = article.entry
+    policy = dedup.DedupPolicy.from_settings()
+    canonical = canonical_url(entry)
+    if dedup.is_tombstoned(session, article.content_hash, source_id, entry.entry_key, canonical):
+        return Stored(article_id=None, created=False, outcome="tombstoned")
     previous = session.execute(
         select(Sighting.article_id).where(
             Sighting.source_id == source_id, Sighting.entry_key == entry.entry_key
         )
     ).scalar_one_or_none()
     article_id = _article_id_by_hash(session, article.content_hash)
-    created = False
+    fingerprint = dedup.fingerprint_for(article, policy)
+    outcome, cluster_id = "duplicate", None
+    if article_id is None and previous is None:
+        previous = dedup.article_by_canonical_url(session, canonical, fingerprint, entry.title)
     if article_id is None and previous is not None:
-        _update_article(session, previous, article, now)
-        article_id = previous
+        _update_article(session, previous, article, canonical, fingerprint, policy, now)
+        article_id, outcome = previous, "updated"
     elif article_id is None:
-        article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article, now)
-        created = article_id is not None
+        article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article,
+                                     canonical, now)
         if article_id is None:  # lost a race, or the public id is taken by an older article
             article_id = _article_id_by_hash(session, article.content_hash) or _insert_article(
                 session, public_id_for(source_url, entry.entry_key + article.content_hash),
-                article, now)
-        if article_id is None:
-            raise RuntimeError(f"could not store article {article.content_hash}")
+                article, canonical, now)
+            if article_id is None:
+                raise RuntimeError(f"could not store article {article.content_hash}")
+        else:
+            outcome = "new"
+            dedup.record_first_version(session, article_id, article.content_hash, now)
+            cluster_id = dedup.index_article(session, article_id, fingerprint, policy, now)
     sighting = insert_for(session, Sighting).values(
         article_id=article_id, source_id=source_id, entry_key=entry.entry_key, url=entry.link,
         raw_hash=raw_hash, first_seen_at=now, last_seen_at=now,
@@ -155,7 +177,8 @@ def store_article(
         index_elements=["source_id", "entry_key"],
         set_={"article_id": article_id, "url": entry.link, "raw_hash": raw_hash, "last_seen_at": now},
     ))
-    return Stored(article_id=article_id, created=created)
+    return Stored(article_id=article_id, created=outcome == "new", outcome=outcome,
+                  cluster_id=cluster_id)
 
 
 def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
@@ -178,17 +201,31 @@ def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
     }
 
 
-def _insert_article(session: Session, public_id: str, article: CleanArticle, now: datetime) -> int | None:
+def _insert_article(
+    session: Session, public_id: str, article: CleanArticle, canonical: str | None, now: datetime
+) -> int | None:
     stmt = insert_for(session, Article).values(
-        public_id=public_id, created_at=now, **_article_values(article, now)
+        public_id=public_id, created_at=now, canonical_url=canonical, **_article_values(article, now)
     )
     return session.execute(stmt.on_conflict_do_nothing().returning(Article.id)).scalar_one_or_none()
 
 
-def _update_article(session: Session, article_id: int, article: CleanArticle, now: datetime) -> None:
+def _update_article(
+    session: Session, article_id: int, article: CleanArticle, canonical: str | None,
+    fingerprint: dedup.Fingerprint, policy: dedup.DedupPolicy, now: datetime,
+) -> None:
+    """A new version in place. Readers see it as updated (`updated` moves) only when the change
+    is more than trivial and the article has not been bumped too often today."""
+    old_text, old_updated = dedup.old_text_of(session, article_id)
+    decision = dedup.decide_update(session, article_id, old_text, article.text, now, policy)
     values = _article_values(article, now)
-    values["updated_at"] = now  # readers see the item as updated, not as new
+    values["updated_at"] = now if decision.bump else old_updated
+    if canonical:
+        values["canonical_url"] = canonical
     session.execute(update(Article).where(Article.id == article_id).values(**values))
+    dedup.record_version(session, article_id, article.content_hash, decision, now)
+    if decision.reason != "trivial":  # a trivial edit leaves the fingerprint where it was
+        dedup.index_article(session, article_id, fingerprint, policy, now)
 
 
 def record_error(

@@ -1,0 +1,64 @@
+"""Pure dedup pieces: MinHash sketches, canonical URLs, change measures."""
+
+from __future__ import annotations
+
+from worker.core import neardup
+from worker.core.canonical import canonical_url, normalise_url
+from worker.core.changes import measure_change
+from worker.core.types import ParsedEntry
+
+STORY = ("国家统计局今天发布数据显示，一季度国内生产总值同比增长百分之五点三，经济运行开局良好。"
+         "分产业看，第一产业增加值同比增长百分之三点三，第二产业增加值增长百分之六点零。"
+         "从需求看，社会消费品零售总额同比增长百分之四点七，其中服务零售额增长百分之十点零。")
+
+
+def test_chinese_text_needs_no_tokenizer() -> None:
+    same = neardup.sketch(STORY)
+    reworded = neardup.sketch(STORY.replace("开局良好", "开局不错") + "（记者 张三）")
+    comet = "本周六晚，国家天文台发布消息称，一颗亮度较高的彗星将在西北方低空出现，肉眼可见。"
+    other = neardup.sketch(comet * 3)
+    assert neardup.similarity(same.signature, neardup.signature(STORY)) == 1.0
+    assert 0.7 <= neardup.similarity(same.signature, reworded.signature) < 1.0
+    assert neardup.similarity(same.signature, other.signature) < 0.1
+    assert len(same.signature) == neardup.NUM_PERM
+    assert len(neardup.band_hashes(same.signature)) == neardup.NUM_BANDS
+
+
+def test_punctuation_and_case_do_not_change_the_sketch() -> None:
+    assert neardup.signature("Hello, World! 你好，世界。") == neardup.signature("hello world 你好 世界")
+
+
+def test_sketch_round_trips_through_storage_bytes() -> None:
+    sk = neardup.sketch(STORY)
+    assert neardup.unpack(neardup.pack(sk)) == sk
+    assert neardup.unpack(None) == neardup.Sketch((), 0)
+    assert neardup.unpack(b"\x01\x02\x03") == neardup.Sketch((), 0)  # corrupt: no match, no crash
+
+
+def test_containment_needs_enough_shared_text() -> None:
+    settings = neardup.NearDupSettings()
+    big = neardup.Sketch(tuple(range(128)), 1000)
+    half = neardup.Sketch(tuple(range(64)) + tuple(range(1000, 1064)), 600)  # J 0.5, C ~0.89
+    assert neardup.are_near_duplicates(big, half, settings)
+    assert not neardup.are_near_duplicates(neardup.Sketch(big.signature, 300),
+                                           neardup.Sketch(half.signature, 200), settings)
+
+
+def test_canonical_url() -> None:
+    entry = ParsedEntry(entry_key="k", title="t", html="", link="https://News.test:443/a/1.html?utm_source=x#c")
+    assert canonical_url(entry) == "https://news.test/a/1.html"
+    with_canonical = ParsedEntry(entry_key="k", title="t", html="", link="https://m.news.test/a?id=1",
+                                 canonical_link="https://news.test/a/1.html")
+    assert canonical_url(with_canonical) == "https://news.test/a/1.html"
+    assert normalise_url("https://news.test/") is None  # a front page identifies no article
+    assert normalise_url("https://news.test/?utm_source=x") is None
+    assert normalise_url("javascript:void(0)") is None
+    assert normalise_url("http://[::1") is None
+
+
+def test_change_measure() -> None:
+    assert measure_change(STORY, "  " + STORY + "\n") == measure_change(STORY, STORY)
+    typo = measure_change(STORY, STORY.replace("良好", "很好"))
+    assert typo.is_trivial(0.98, 12) and typo.changed_chars == 1
+    added = measure_change(STORY, STORY + "记者补充：截至发稿时，相关部门尚未回应。")
+    assert not added.is_trivial(0.98, 12)

@@ -1,0 +1,374 @@
+"""Dedup storage: versions, canonical-URL matches, LSH bands and clusters, tombstones.
+
+repo.store_article calls into this module; every function runs inside the caller's transaction.
+Races between workers are settled by the database: unique keys for exact identities, and for
+near duplicates a transaction-scoped lock per LSH band hash (PostgreSQL advisory locks; SQLite
+already serialises writers with BEGIN IMMEDIATE), so two near duplicates stored at the same
+moment still meet each other and end in one cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import BigInteger
+
+from worker.core import neardup
+from worker.core.changes import measure_change
+from worker.core.types import CleanArticle
+from worker.settings import Settings, get_settings
+from worker.storage.models import (
+    Article,
+    ArticleBand,
+    ArticleVersion,
+    Cluster,
+    Sighting,
+    Tombstone,
+)
+from worker.storage.upsert import insert_for
+
+log = logging.getLogger(__name__)
+DEADLOCK_DETECTED = "40P01"
+MAX_CANDIDATES = 64  # band matches verified per article; more means a template, not a story
+CANONICAL_MIN_SIMILARITY = 0.3  # same URL but unrelated text: a listing page, not a correction
+
+
+@dataclass(frozen=True)
+class DedupPolicy:
+    near: neardup.NearDupSettings
+    representative: str  # "earliest" | "longest"
+    trivial_ratio: float
+    trivial_max_chars: int
+    max_updates_per_day: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> DedupPolicy:
+        s = settings or get_settings()
+        return cls(
+            near=neardup.NearDupSettings(
+                threshold=s.neardup_threshold, min_chars=s.neardup_min_chars,
+                containment=s.neardup_containment,
+                containment_min_jaccard=s.neardup_containment_min_jaccard,
+                containment_min_shingles=s.neardup_containment_min_shingles),
+            representative=s.cluster_representative, trivial_ratio=s.update_trivial_ratio,
+            trivial_max_chars=s.update_trivial_max_chars, max_updates_per_day=s.update_max_per_day,
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What near-duplicate detection keeps of an article's text."""
+
+    sketch: neardup.Sketch
+    bands: tuple[int, ...]  # empty when the text is too short to be evidence
+
+    @classmethod
+    def of(cls, text_: str, policy: DedupPolicy) -> Fingerprint:
+        sketch = neardup.sketch(text_)
+        evidence = neardup.is_evidence(text_, policy.near)
+        return cls(sketch, tuple(neardup.band_hashes(sketch.signature)) if evidence else ())
+
+
+# ---- tombstones ------------------------------------------------------------------------------
+
+def _key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _entry_detail(source_id: int, entry_key: str) -> str:
+    return f"source {source_id} entry {entry_key}"
+
+
+def is_tombstoned(
+    session: Session, content_hash: str, source_id: int, entry_key: str, canonical: str | None
+) -> bool:
+    keys = [("content_hash", content_hash), ("entry", _key(_entry_detail(source_id, entry_key)))]
+    if canonical:
+        keys.append(("canonical_url", _key(canonical)))
+    query = select(Tombstone.id).where(
+        or_(*(and_(Tombstone.kind == kind, Tombstone.key == key) for kind, key in keys))
+    ).limit(1)
+    return session.execute(query).first() is not None
+
+
+def delete_article(session: Session, article_id: int, now: datetime) -> bool:
+    """Delete an article and leave tombstones (content hash, every entry key, canonical URL)
+    so that no later poll or import brings it back."""
+    article = session.get(Article, article_id)
+    if article is None:
+        return False
+    stones = [("content_hash", article.content_hash, article.content_hash)]
+    if article.canonical_url:
+        stones.append(("canonical_url", _key(article.canonical_url), article.canonical_url))
+    hashes = session.execute(
+        select(ArticleVersion.content_hash).where(ArticleVersion.article_id == article_id)
+    ).scalars()
+    stones += [("content_hash", h, h) for h in set(hashes) if h != article.content_hash]
+    for source_id, entry_key in session.execute(
+        select(Sighting.source_id, Sighting.entry_key).where(Sighting.article_id == article_id)
+    ):
+        detail = _entry_detail(source_id, entry_key)
+        stones.append(("entry", _key(detail), detail))
+    for kind, key, detail in stones:
+        session.execute(insert_for(session, Tombstone).values(
+            kind=kind, key=key, detail=detail, article_id=article_id, deleted_at=now,
+        ).on_conflict_do_nothing(index_elements=["kind", "key"]))
+    cluster_id = article.cluster_id
+    session.execute(delete(Article).where(Article.id == article_id))
+    if cluster_id is not None:
+        _settle_cluster(session, cluster_id, get_settings().cluster_representative, now)
+    return True
+
+
+# ---- canonical URL ---------------------------------------------------------------------------
+
+def article_by_canonical_url(
+    session: Session, canonical: str | None, fingerprint: Fingerprint, title: str
+) -> int | None:
+    """The stored article at this canonical URL that the new content is a version of.
+
+    Two different articles cannot share a canonical URL, but many feeds point every item at a
+    listing page; so the URL counts only when the texts are related (or, for bodies too short
+    to compare, the titles are the same)."""
+    if not canonical:
+        return None
+    rows = session.execute(
+        select(Article.id, Article.minhash, Article.title)
+        .where(Article.canonical_url == canonical).order_by(Article.id).limit(20)
+    ).all()
+    for article_id, packed, stored_title in rows:
+        stored = neardup.unpack(packed).signature
+        related = neardup.similarity(stored, fingerprint.sketch.signature) >= CANONICAL_MIN_SIMILARITY
+        if (related and fingerprint.bands) or stored_title == title:
+            return int(article_id)
+    return None
+
+
+# ---- versions --------------------------------------------------------------------------------
+
+def record_first_version(session: Session, article_id: int, content_hash: str, now: datetime) -> None:
+    session.add(ArticleVersion(article_id=article_id, version=1, content_hash=content_hash,
+                               diff_ratio=None, bumped=True, reason="new", created_at=now))
+
+
+@dataclass(frozen=True)
+class UpdateDecision:
+    ratio: float
+    bump: bool  # readers see it as updated (`updated` moves)
+    reason: str  # update | trivial | capped
+
+
+def decide_update(
+    session: Session, article_id: int, old_text: str, new_text: str, now: datetime,
+    policy: DedupPolicy,
+) -> UpdateDecision:
+    """Trivial edits never bump; real ones bump at most `max_updates_per_day` times a day (a feed
+    that rewrites its items on every poll would otherwise keep them permanently "updated").
+    reader (lemon24) caps consecutive hash-only changes at 24 and then stops storing them; here
+    the content is always stored and only the `updated` bump is capped."""
+    change = measure_change(old_text, new_text)
+    ratio = change.ratio
+    if change.is_trivial(policy.trivial_ratio, policy.trivial_max_chars):
+        return UpdateDecision(ratio, False, "trivial")
+    bumps = session.execute(
+        select(func.count(ArticleVersion.id)).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.bumped.is_(True),
+            ArticleVersion.reason == "update", ArticleVersion.created_at > now - timedelta(days=1),
+        )
+    ).scalar_one()
+    if bumps >= policy.max_updates_per_day:
+        return UpdateDecision(ratio, False, "capped")
+    return UpdateDecision(ratio, True, "update")
+
+
+def record_version(
+    session: Session, article_id: int, content_hash: str, decision: UpdateDecision, now: datetime
+) -> None:
+    latest = session.execute(
+        select(func.max(ArticleVersion.version)).where(ArticleVersion.article_id == article_id)
+    ).scalar_one()
+    session.add(ArticleVersion(
+        article_id=article_id, version=(latest or 0) + 1, content_hash=content_hash,
+        diff_ratio=round(decision.ratio, 4), bumped=decision.bump, reason=decision.reason,
+        created_at=now,
+    ))
+
+
+def old_text_of(session: Session, article_id: int) -> tuple[str, datetime]:
+    row = session.execute(
+        select(Article.text, Article.updated_at).where(Article.id == article_id)
+    ).one()
+    return row[0], row[1]
+
+
+# ---- near duplicates -------------------------------------------------------------------------
+
+def index_article(
+    session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy, now: datetime
+) -> int | None:
+    """Store the article's bands and put it in the cluster of its near duplicates (if any).
+    Returns its cluster id."""
+    session.execute(update(Article).where(Article.id == article_id).values(
+        minhash=neardup.pack(fingerprint.sketch)))
+    session.execute(delete(ArticleBand).where(ArticleBand.article_id == article_id))
+    if not fingerprint.bands:
+        return None
+    _lock_bands(session, fingerprint.bands)
+    matches = _near_duplicates(session, article_id, fingerprint, policy)
+    session.execute(insert_for(session, ArticleBand).values([
+        {"band": band, "hash": value, "article_id": article_id}
+        for band, value in enumerate(fingerprint.bands)
+    ]).on_conflict_do_nothing())
+    if not matches:
+        return None
+    return _join_cluster(session, article_id, matches, policy, now)
+
+
+def _lock_bands(session: Session, bands: Sequence[int]) -> None:
+    """Serialise writers whose articles share a band: the second one waits, then sees the
+    first one's committed bands. Sorted, so two writers never wait on each other in a cycle."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE already holds the database's single write lock
+    stmt = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
+        bindparam("keys", type_=ARRAY(BigInteger)))
+    # A poll stores many articles in one transaction, so two polls can each hold bands the
+    # other needs next (story X then a reprint of Y, against Y then a reprint of X): PostgreSQL
+    # then aborts one lock wait. Inside a savepoint that costs only this article's lock (its
+    # near-duplicate lookup may miss the other poll's uncommitted reprint), never the poll.
+    try:
+        with session.begin_nested():
+            session.execute(stmt, {"keys": sorted(set(bands))})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        log.warning("near-duplicate lock: deadlock with another writer, indexing without the lock")
+
+
+def _near_duplicates(
+    session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy
+) -> list[tuple[int, int | None]]:
+    """(article id, cluster id) of stored articles whose estimated similarity passes."""
+    band_match = or_(*(
+        and_(ArticleBand.band == band, ArticleBand.hash == value)
+        for band, value in enumerate(fingerprint.bands)
+    ))
+    candidate_ids = select(ArticleBand.article_id).where(band_match).distinct().limit(MAX_CANDIDATES)
+    rows = session.execute(
+        select(Article.id, Article.cluster_id, Article.minhash)
+        .where(Article.id.in_(candidate_ids), Article.id != article_id)
+    ).all()
+    return [
+        (int(row_id), cluster_id) for row_id, cluster_id, packed in rows
+        if neardup.are_near_duplicates(neardup.unpack(packed), fingerprint.sketch, policy.near)
+    ]
+
+
+def _join_cluster(
+    session: Session, article_id: int, matches: Sequence[tuple[int, int | None]],
+    policy: DedupPolicy, now: datetime,
+) -> int:
+    clusters = sorted({c for _, c in matches if c is not None})
+    if clusters:
+        target = clusters[0]
+    else:
+        cluster = Cluster(representative_id=None, created_at=now, updated_at=now)
+        session.add(cluster)
+        session.flush()
+        target = cluster.id
+    members = [article_id, *(a for a, _ in matches)]
+    session.execute(update(Article).where(Article.id.in_(members)).values(cluster_id=target))
+    if len(clusters) > 1:  # the new article bridges clusters: they are one story
+        others = clusters[1:]
+        session.execute(update(Article).where(Article.cluster_id.in_(others)).values(cluster_id=target))
+        session.execute(delete(Cluster).where(Cluster.id.in_(others)))
+    _settle_cluster(session, target, policy.representative, now)
+    return target
+
+
+def settle_clusters(session: Session, cluster_ids: Sequence[int], now: datetime) -> None:
+    """After members were deleted elsewhere (a removed source): re-pick or dissolve."""
+    for cluster_id in cluster_ids:
+        _settle_cluster(session, cluster_id, get_settings().cluster_representative, now)
+
+
+def _settle_cluster(session: Session, cluster_id: int, representative: str, now: datetime) -> None:
+    """Re-pick the representative; a cluster left with one member dissolves."""
+    order: list[Any] = [Article.published_at, Article.id]
+    if representative == "longest":
+        order = [func.length(Article.text).desc(), *order]
+    members = session.execute(
+        select(Article.id).where(Article.cluster_id == cluster_id).order_by(*order)
+    ).scalars().all()
+    if len(members) < 2:
+        session.execute(update(Article).where(Article.cluster_id == cluster_id).values(cluster_id=None))
+        session.execute(delete(Cluster).where(Cluster.id == cluster_id))
+        return
+    session.execute(update(Cluster).where(Cluster.id == cluster_id).values(
+        representative_id=members[0], updated_at=now))
+
+
+def unindexed_article_ids(session: Session, limit: int) -> list[int]:
+    """Articles stored before dedup existed (or by an older sketch): no MinHash yet."""
+    query = select(Article.id).where(Article.minhash.is_(None)).order_by(Article.id).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def backfill_article(session: Session, article_id: int, policy: DedupPolicy, now: datetime) -> int | None:
+    """Fingerprint, band and cluster one stored article; give it version 1 if it has none."""
+    row = session.execute(
+        select(Article.text, Article.content_hash).where(Article.id == article_id)).one()
+    has_version = session.execute(
+        select(ArticleVersion.id).where(ArticleVersion.article_id == article_id).limit(1)).first()
+    if has_version is None:
+        record_first_version(session, article_id, row.content_hash, now)
+    return index_article(session, article_id, Fingerprint.of(row.text, policy), policy, now)
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+def visible_articles(session: Session, limit: int, include_duplicates: bool) -> Sequence[Article]:
+    """Newest articles; by default one per cluster (its representative)."""
+    query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    if not include_duplicates:
+        representatives = select(Cluster.representative_id).where(Cluster.id == Article.cluster_id)
+        query = query.where(or_(Article.cluster_id.is_(None), Article.id.in_(representatives)))
+    return session.execute(query).scalars().all()
+
+
+def cluster_members(session: Session, cluster_ids: Sequence[int]) -> dict[int, list[Article]]:
+    found: dict[int, list[Article]] = {c: [] for c in cluster_ids}
+    if not cluster_ids:
+        return found
+    rows = session.execute(
+        select(Article).where(Article.cluster_id.in_(cluster_ids)).order_by(Article.published_at, Article.id)
+    ).scalars()
+    for article in rows:
+        if article.cluster_id is not None:
+            found[article.cluster_id].append(article)
+    return found
+
+
+def representatives(session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
+    if not cluster_ids:
+        return {}
+    rows = session.execute(select(Cluster.id, Cluster.representative_id).where(Cluster.id.in_(cluster_ids)))
+    return {cid: rep for cid, rep in rows if rep is not None}
+
+
+def versions_of(session: Session, article_id: int) -> Sequence[ArticleVersion]:
+    return session.execute(
+        select(ArticleVersion).where(ArticleVersion.article_id == article_id).order_by(ArticleVersion.version)
+    ).scalars().all()
+
+
+def fingerprint_for(article: CleanArticle, policy: DedupPolicy) -> Fingerprint:
+    return Fingerprint.of(article.text, policy)
