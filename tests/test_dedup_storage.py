@@ -161,7 +161,7 @@ def test_near_duplicates_join_one_cluster_and_fold_in_the_feed(database_url: str
     ext = gdp["_feedwash"]
     assert ext["cluster_id"] == second.cluster_id and ext["duplicate_of"] is None
     assert [s["url"] for s in ext["sources"]] == ["http://a.test/1", "http://b.test/r"]
-    assert ext["content_hash"].startswith("v1:")
+    assert ext["content_hash"].startswith("v2:")
     assert 'rel="related" href="http://b.test/r"' in atom
     dup = next(i for i in everything["items"] if i["title"] == "一季度GDP同比增长5.3%")
     assert dup["_feedwash"]["duplicate_of"] == gdp["id"]

@@ -8,13 +8,14 @@ LONG = "北京市多措并举推动消费帮扶工作取得新成效。" * 20
 
 def test_hash_is_versioned_sha256() -> None:
     value = content_hash(LONG)
-    assert value.startswith("v1:") and len(value) == 3 + 64
+    assert value.startswith("v2:") and len(value) == 3 + 64
 
 
 def test_width_and_whitespace_do_not_change_the_hash() -> None:
     spaced = "北京市 多措并举。" * 30
     assert content_hash(spaced) == content_hash("  " + spaced.replace(" ", "\u3000\n\t ") + "\n")
     assert normalise_text("ＡＢＣ　１２３，") == "ABC 123,"
+    assert normalise_text("买 入 🛒\n5819 扫码 and more words") == "买入🛒5819扫码and more words"
 
 
 def test_short_bodies_are_keyed_with_their_title() -> None:

@@ -59,7 +59,7 @@ def test_json_feed_and_etag(sqlite_url: str, tmp_path: Path) -> None:
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     item = feed["items"][0]
     assert item["title"] == "北京市多措并举推动消费帮扶工作取得新成效"
-    assert item["_feedwash"]["content_hash"].startswith("v1:")
+    assert item["_feedwash"]["content_hash"].startswith("v2:")
     assert item["_feedwash"]["sources"][0]["url"] is None
     again = client.get("/feeds/all.json", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304 and again.content == b""

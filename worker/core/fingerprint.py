@@ -10,17 +10,22 @@ import hashlib
 import re
 import unicodedata
 
-HASH_VERSION = "v1"
+HASH_VERSION = "v2"  # v2: whitespace next to a non-ASCII character no longer counts
 _WHITESPACE = re.compile(r"\s+")
+# Between CJK characters, emoji or full-width punctuation a space carries no meaning, and
+# whether a block boundary ends up as a space depends on the source's markup (issue 5).
+_SPACE_BY_WIDE = re.compile(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ")
 
 
 def normalise_text(text: str) -> str:
-    """NFKC (full-width forms, compatibility characters) then whitespace folded to one space."""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    """NFKC (full-width forms, compatibility characters), whitespace folded to one space, and
+    spaces beside non-ASCII characters dropped."""
+    folded = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _SPACE_BY_WIDE.sub("", folded)
 
 
 def content_hash(text: str, title: str = "", short_text_chars: int = 120) -> str:
-    """`v1:<sha256>` of the normalised text.
+    """`v2:<sha256>` of the normalised text.
 
     Below `short_text_chars` the body is no evidence of identity ("在网页中查看", an image, "0 likes
     0 saves" are shared by unrelated posts), so the normalised title joins the key.
