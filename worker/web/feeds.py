@@ -1,0 +1,113 @@
+"""Feed routes: /feeds/all.*, /feeds/category/{slug}.*, /feeds/source/{id}.*, /feeds.opml.
+
+Every feed is served from the render cache (worker.web.feedcache) with a strong ETag,
+Last-Modified, Cache-Control, precompressed gzip, 304s, and HEAD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from worker.core.opml import OpmlFeed, render_opml
+from worker.core.render import FEED_MEDIA_TYPES
+from worker.core.slugs import category_slug
+from worker.publish import FORMATS, FeedRequest, UnknownFeed, build, feed_path
+from worker.settings import get_settings
+from worker.storage import feed_queries, repo
+from worker.storage.db import transaction
+from worker.web.conditional import feed_response
+from worker.web.feedcache import RenderCache, Rendered
+
+router = APIRouter(tags=["feeds"])
+CACHE = RenderCache()
+
+Q = Annotated[str | None, Query(max_length=200, description="Substring of title or text.")]
+SINCE = Annotated[str | None, Query(description="RFC 3339 time: items published or updated since.")]
+LIMIT = Annotated[int | None, Query(ge=1, description="Items (capped at FEEDWASH_FEED_MAX_LIMIT).")]
+PAGE = Annotated[int | None, Query(ge=1, description="RFC 5005 page, 1 = oldest.")]
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"since={value!r} is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is None:
+        raise HTTPException(400, f"since={value!r} needs a time zone offset (RFC 3339)")
+    return parsed
+
+
+def serve_feed(request: Request, req: FeedRequest) -> Response:
+    if req.fmt not in FORMATS:
+        raise HTTPException(404, f"unknown feed format {req.fmt!r}")
+    if req.page is not None and req.filtered:
+        raise HTTPException(400, "page cannot be combined with q, since or limit")
+    settings = get_settings()
+    base = settings.base_url.rstrip("/")
+    query = request.url.query
+    # atom:link rel="self" names exactly what was asked for, query included.
+    self_url = base + feed_path(req.scope, req.key, req.fmt) + (f"?{query}" if query else "")
+    req = replace(req, self_url=self_url)
+    key = (base, settings.websub_hub, settings.feed_page_size, req)
+    with transaction() as session:
+        version = feed_queries.articles_version(session)
+        rendered = CACHE.get(key, version)
+        if rendered is None:
+            try:
+                doc = build(session, settings, req)
+            except UnknownFeed as exc:
+                raise HTTPException(404, str(exc)) from None
+            rendered = Rendered.of(doc, FEED_MEDIA_TYPES[req.fmt])
+            CACHE.put(key, version, rendered)
+    return feed_response(request, rendered)
+
+
+@router.api_route("/feeds/all.{fmt}", methods=["GET", "HEAD"])
+def feed_all(request: Request, fmt: str, q: Q = None, since: SINCE = None, limit: LIMIT = None,
+             page: PAGE = None) -> Response:
+    """Every article: Atom (`.atom`), RSS 2.0 (`.rss`) or JSON Feed 1.1 (`.json`)."""
+    return serve_feed(request, FeedRequest(fmt, "all", "", q, _since(since), limit, page))
+
+
+@router.api_route("/feeds/category/{slug}.{fmt}", methods=["GET", "HEAD"])
+def feed_category(request: Request, slug: str, fmt: str, q: Q = None, since: SINCE = None,
+                  limit: LIMIT = None, page: PAGE = None) -> Response:
+    """The articles of one category; the slug keeps Chinese characters (percent-encoded)."""
+    return serve_feed(request, FeedRequest(fmt, "category", slug, q, _since(since), limit, page))
+
+
+@router.api_route("/feeds/source/{source_id}.{fmt}", methods=["GET", "HEAD"])
+def feed_source(request: Request, source_id: str, fmt: str, q: Q = None, since: SINCE = None,
+                limit: LIMIT = None, page: PAGE = None) -> Response:
+    """The articles one source (feed or seed folder) carried."""
+    return serve_feed(request, FeedRequest(fmt, "source", source_id, q, _since(since), limit, page))
+
+
+def output_feeds(fmt: str = "atom") -> list[OpmlFeed]:
+    """Every output feed: everything, each category, each source."""
+    base = get_settings().base_url.rstrip("/")
+    with transaction() as session:
+        categories = feed_queries.category_names(session)
+        sources = repo.list_sources(session)
+    feeds = [OpmlFeed("feedwash: all articles", base + feed_path("all", "", fmt), base + "/", "All")]
+    slugs = dict.fromkeys(category_slug(name) for name in categories)  # first name per slug wins
+    names = {category_slug(name): name for name in reversed(categories)}
+    feeds += [OpmlFeed(f"feedwash: {names[s]}", base + feed_path("category", s, fmt), base + "/",
+                       "Categories") for s in slugs if s]
+    feeds += [OpmlFeed(f"feedwash: {s.title or s.url}", base + feed_path("source", str(s.id), fmt),
+                       base + "/", "Sources") for s in sources]
+    return feeds
+
+
+@router.api_route("/feeds.opml", methods=["GET", "HEAD"])
+def feeds_opml(format: Annotated[str, Query(pattern="^(atom|rss|json)$")] = "atom") -> Response:
+    """OPML 2.0 of every output feed, to subscribe to all of them in one import."""
+    body = render_opml("feedwash feeds", output_feeds(format))
+    return Response(body, media_type="text/x-opml; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300"})
