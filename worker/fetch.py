@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 
@@ -84,3 +85,18 @@ def _read_capped(response: httpx.Response, limit: int, url: str) -> bytes:
             raise FetchError(f"{url}: response larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+
+def post_form(url: str, form: list[tuple[str, str]], *, settings: Settings | None = None) -> int:
+    """POST an url-encoded form (a WebSub publish ping); returns the HTTP status. A repeated
+    key (several hub.url) stays repeated."""
+    settings = settings or get_settings()
+    timeout = httpx.Timeout(settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
+    body = urlencode(form).encode("ascii")
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            return client.post(url, content=body, headers=headers).status_code
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None

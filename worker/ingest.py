@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from worker import config
+from worker import config, websub
 from worker.core.feed import parse_feed
 from worker.core.pipeline import clean_entry
 from worker.core.seed import parse_seed
@@ -109,11 +110,16 @@ def _record_seed_error(
     return message
 
 
-def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
-    """Import every changed file under `folder`, in-process."""
+def import_seeds(
+    folder: Path, settings: Settings | None = None,
+    progress: Callable[[list[SeedFileStat]], Iterable[SeedFileStat]] | None = None,
+) -> SeedReport:
+    """Import every changed file under `folder`, in-process. `progress` wraps the file list
+    (the CLI's progress bar)."""
+    started = utcnow()
     source_id, changed, unchanged = changed_seed_files(folder)
     report = SeedReport(unchanged=unchanged)
-    for stat in changed:
+    for stat in progress(changed) if progress else changed:
         outcome = import_seed_file(source_id, folder, stat.path, settings)
         if outcome == "imported":
             report.imported += 1
@@ -123,6 +129,7 @@ def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
             report.unchanged += 1
         else:
             report.errors.append(outcome)
+    websub.announce_changes(started)
     return report
 
 
@@ -183,6 +190,7 @@ def poll_source(source_id: int, settings: Settings | None = None) -> PollReport:
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
             title=parsed.title,
         )
+    websub.announce_changes(now)
     return report
 
 
