@@ -11,10 +11,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from worker import __version__
+from worker.core.render import FEED_MEDIA_TYPES
 from worker.publish import FEED_PATHS
 from worker.settings import get_settings
 from worker.storage.db import transaction
@@ -27,8 +29,11 @@ app = FastAPI(
     description="Cleaned, deduplicated articles republished as Atom, RSS and JSON Feed. "
     "The admin API under /api/ needs `Authorization: Bearer $FEEDWASH_ADMIN_TOKEN`.",
 )
-# Feeds arrive already compressed (cached gzip bytes); the middleware leaves those alone.
-app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+# Feeds bring their own cached gzip bytes and Vary (worker.web.conditional): the middleware,
+# which compresses on every request, handles pages and OPML only.
+FEED_TYPES = tuple(t.split(";")[0] for t in FEED_MEDIA_TYPES.values())
+app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
+                   exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *FEED_TYPES))
 app.include_router(feeds.router)
 app.include_router(ops.router)
 app.include_router(admin.router)

@@ -54,7 +54,7 @@ def serve_feed(request: Request, req: FeedRequest) -> Response:
     # atom:link rel="self" names exactly what was asked for, query included.
     self_url = base + feed_path(req.scope, req.key, req.fmt) + (f"?{query}" if query else "")
     req = replace(req, self_url=self_url)
-    key = (base, settings.websub_hub, settings.feed_page_size, req)
+    key = (settings.resolved_database_url(), base, settings.websub_hub, settings.feed_page_size, req)
     with transaction() as session:
         version = feed_queries.articles_version(session)
         rendered = CACHE.get(key, version)
