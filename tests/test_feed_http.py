@@ -97,7 +97,9 @@ def test_limit_is_capped(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> No
     assert client.get("/feeds/all.json?limit=100").json()["items"].__len__() == 4
 
 
-def test_unchanged_articles_are_not_rendered_again(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_articles_are_not_rendered_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_articles(SOURCE, 3)
     feeds.CACHE.clear()
     builds: list[publish.FeedRequest] = []

@@ -89,7 +89,9 @@ def test_opml_lists_every_output_feed(database_url: str, tmp_path: Path) -> None
     assert response.headers["content-type"] == "text/x-opml; charset=utf-8"
     root = etree.fromstring(response.content)
     assert root.get("version") == "2.0" and root.findtext("head/title") == "feedwash feeds"
-    groups = {g.get("text"): [o.get("xmlUrl") for o in g] for g in root.find("body") or []}
+    body = root.find("body")
+    assert body is not None
+    groups = {g.get("text"): [o.get("xmlUrl") for o in g] for g in body}
     base = "http://feedwash.test/feeds/"
     assert groups["All"] == [f"{base}all.atom"]
     assert groups["Sources"] == [f"{base}source/1.atom", f"{base}source/2.atom"]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from worker.storage.models import Article, Sighting, Source
+from worker.storage.models import Article, SeedFile, Sighting, Source
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ class SourceHealth:
     source: Source
     articles: int  # distinct articles this source sighted
     duplicates: int  # of its sightings, those whose article another source (or entry) had first
+    last_success: datetime | None  # last good poll; for a seed folder, its last imported file
 
 
 def source_health(session: Session) -> list[SourceHealth]:
@@ -111,5 +112,10 @@ def source_health(session: Session) -> list[SourceHealth]:
         .group_by(Sighting.source_id)
     )
     counts = {sid: (arts, total - originals) for sid, arts, total, originals in session.execute(per_source)}
+    # Seed folders are not polled: their last imported file is their last success.
+    last_import = (select(SeedFile.source_id, func.max(SeedFile.updated_at))
+                   .where(SeedFile.status == "imported").group_by(SeedFile.source_id))
+    seeded: dict[int, datetime] = {sid: at for sid, at in session.execute(last_import)}
     sources = session.execute(select(Source).order_by(Source.id)).scalars().all()
-    return [SourceHealth(s, *counts.get(s.id, (0, 0))) for s in sources]
+    return [SourceHealth(s, *counts.get(s.id, (0, 0)), s.last_success_at or seeded.get(s.id))
+            for s in sources]

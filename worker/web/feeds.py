@@ -6,9 +6,10 @@ Last-Modified, Cache-Control, precompressed gzip, 304s, and HEAD.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
@@ -23,12 +24,23 @@ from worker.web.conditional import feed_response
 from worker.web.feedcache import RenderCache, Rendered
 
 router = APIRouter(tags=["feeds"])
+F = TypeVar("F", bound=Callable[..., Any])
 CACHE = RenderCache()
 
 Q = Annotated[str | None, Query(max_length=200, description="Substring of title or text.")]
 SINCE = Annotated[str | None, Query(description="RFC 3339 time: items published or updated since.")]
 LIMIT = Annotated[int | None, Query(ge=1, description="Items (capped at FEEDWASH_FEED_MAX_LIMIT).")]
 PAGE = Annotated[int | None, Query(ge=1, description="RFC 5005 page, 1 = oldest.")]
+
+
+def get_and_head(path: str) -> Callable[[F], F]:
+    """Register a GET route that also answers HEAD (one OpenAPI operation, not two)."""
+
+    def register(func: F) -> F:
+        router.head(path, include_in_schema=False)(func)
+        return router.get(path)(func)
+
+    return register
 
 
 def _since(value: str | None) -> datetime | None:
@@ -68,21 +80,21 @@ def serve_feed(request: Request, req: FeedRequest) -> Response:
     return feed_response(request, rendered)
 
 
-@router.api_route("/feeds/all.{fmt}", methods=["GET", "HEAD"])
+@get_and_head("/feeds/all.{fmt}")
 def feed_all(request: Request, fmt: str, q: Q = None, since: SINCE = None, limit: LIMIT = None,
              page: PAGE = None) -> Response:
     """Every article: Atom (`.atom`), RSS 2.0 (`.rss`) or JSON Feed 1.1 (`.json`)."""
     return serve_feed(request, FeedRequest(fmt, "all", "", q, _since(since), limit, page))
 
 
-@router.api_route("/feeds/category/{slug}.{fmt}", methods=["GET", "HEAD"])
+@get_and_head("/feeds/category/{slug}.{fmt}")
 def feed_category(request: Request, slug: str, fmt: str, q: Q = None, since: SINCE = None,
                   limit: LIMIT = None, page: PAGE = None) -> Response:
     """The articles of one category; the slug keeps Chinese characters (percent-encoded)."""
     return serve_feed(request, FeedRequest(fmt, "category", slug, q, _since(since), limit, page))
 
 
-@router.api_route("/feeds/source/{source_id}.{fmt}", methods=["GET", "HEAD"])
+@get_and_head("/feeds/source/{source_id}.{fmt}")
 def feed_source(request: Request, source_id: str, fmt: str, q: Q = None, since: SINCE = None,
                 limit: LIMIT = None, page: PAGE = None) -> Response:
     """The articles one source (feed or seed folder) carried."""
@@ -105,7 +117,7 @@ def output_feeds(fmt: str = "atom") -> list[OpmlFeed]:
     return feeds
 
 
-@router.api_route("/feeds.opml", methods=["GET", "HEAD"])
+@get_and_head("/feeds.opml")
 def feeds_opml(format: Annotated[str, Query(pattern="^(atom|rss|json)$")] = "atom") -> Response:
     """OPML 2.0 of every output feed, to subscribe to all of them in one import."""
     body = render_opml("feedwash feeds", output_feeds(format))

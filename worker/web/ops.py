@@ -147,8 +147,8 @@ class DatabaseCollector(Collector):
         for h in health:
             s = h.source
             per_source.add_metric([str(s.id)], h.articles)
-            if s.last_success_at is not None:
-                age.add_metric([str(s.id), s.kind], (now - s.last_success_at).total_seconds())
+            if h.last_success is not None:
+                age.add_metric([str(s.id), s.kind], (now - h.last_success).total_seconds())
             if s.kind != "feed":
                 continue
             if s.status == "paused":
