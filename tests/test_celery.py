@@ -23,7 +23,8 @@ from worker.storage.db import transaction
 from worker.storage.models import Article, Source
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-BROKER = f"{REDIS_URL}/12"
+# Engineers share one Redis: FEEDWASH_TEST_CELERY_DB keeps concurrent runs off each other's queue.
+BROKER = f"{REDIS_URL}/{os.environ.get('FEEDWASH_TEST_CELERY_DB', '12')}"
 
 
 @pytest.fixture
