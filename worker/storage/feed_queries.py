@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, text
+from sqlalchemy import Engine, Select, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from worker.storage.models import Article, SeedFile, Sighting, Source
@@ -24,15 +24,30 @@ class Filters:
     since: datetime | None = None  # published or updated at or after
 
 
-def articles_version(session: Session) -> tuple[Any, ...]:
+_VERSION_SQL = (
+    "SELECT (SELECT count(id) FROM articles), (SELECT max(id) FROM articles), "
+    "(SELECT max(updated_at) FROM articles), (SELECT count(id) FROM sightings), "
+    "(SELECT max(id) FROM sightings), (SELECT max(last_seen_at) FROM sightings)"
+)
+
+
+def articles_version(engine: Engine) -> tuple[Any, ...]:
     """Changes whenever anything a feed shows changes: an article added, updated or removed, a
-    sighting added, moved or re-seen. One round trip over two aggregates that the primary keys
-    answer, so checking it costs far less than rendering."""
-    articles = select(func.count(Article.id), func.max(Article.id), func.max(Article.updated_at))
-    sightings = select(func.count(Sighting.id), func.max(Sighting.id), func.max(Sighting.last_seen_at))
-    a_row = session.execute(articles).one()
-    s_row = session.execute(sightings).one()
-    return (*a_row, *s_row)
+    sighting added, moved or re-seen.
+
+    Asked on every feed request, so it is one statement on a raw pooled DBAPI connection: no
+    ORM session, and on SQLite no BEGIN IMMEDIATE (the connection is in autocommit; WAL readers
+    see the last commit without taking the write lock). About 30 µs against 650 µs through
+    `transaction()` (measured; see docs/publishing.md)."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_VERSION_SQL)
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
+    return tuple(row or ())
 
 
 def _category_match(session: Session, names: Sequence[str]) -> Any:

@@ -19,7 +19,7 @@ from worker.core.slugs import category_slug
 from worker.publish import FORMATS, FeedRequest, UnknownFeed, build, feed_path
 from worker.settings import get_settings
 from worker.storage import feed_queries, repo
-from worker.storage.db import transaction
+from worker.storage.db import get_engine, transaction
 from worker.web.conditional import feed_response
 from worker.web.feedcache import RenderCache, Rendered
 
@@ -67,16 +67,18 @@ def serve_feed(request: Request, req: FeedRequest) -> Response:
     self_url = base + feed_path(req.scope, req.key, req.fmt) + (f"?{query}" if query else "")
     req = replace(req, self_url=self_url)
     key = (settings.resolved_database_url(), base, settings.websub_hub, settings.feed_page_size, req)
-    with transaction() as session:
-        version = feed_queries.articles_version(session)
-        rendered = CACHE.get(key, version)
-        if rendered is None:
+    # The version is read before rendering: a write in between makes the next request's
+    # version differ, so at worst one extra render, never a stale hit.
+    version = feed_queries.articles_version(get_engine())
+    rendered = CACHE.get(key, version)
+    if rendered is None:
+        with transaction() as session:
             try:
                 doc = build(session, settings, req)
             except UnknownFeed as exc:
                 raise HTTPException(404, str(exc)) from None
-            rendered = Rendered.of(doc, FEED_MEDIA_TYPES[req.fmt])
-            CACHE.put(key, version, rendered)
+        rendered = Rendered.of(doc, FEED_MEDIA_TYPES[req.fmt])
+        CACHE.put(key, version, rendered)
     return feed_response(request, rendered)
 
 
