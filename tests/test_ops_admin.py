@@ -10,9 +10,12 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.conftest import REDIS_URL
 from tests.publishing_support import import_fixture_seeds
+from tests.test_poll import sina_feed
 from worker import ingest
 from worker.settings import get_settings
 from worker.web.app import app
@@ -140,3 +143,34 @@ def test_openapi_describes_the_admin_api(sqlite_url: str) -> None:
             "/api/sources/{source_id}", "/api/sources/{source_id}/poll",
             "/api/articles/{article_id}/reclean"} <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_poll_history_metrics(database_url: str, httpserver: HTTPServer) -> None:
+    body = sina_feed()
+    state = {"fail": False}
+
+    def handler(request: Request) -> Response:
+        if state["fail"]:
+            return Response("boom", status=500)
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/feed.rss").respond_with_handler(handler)
+    with ingest.transaction() as session:
+        from worker.storage import repo
+
+        source_id = repo.ensure_source(session, "feed", httpserver.url_for("/feed.rss"), ingest.utcnow())
+    assert ingest.poll_source(source_id).status == "ok"
+    assert ingest.poll_source(source_id).status == "not-modified"
+    state["fail"] = True
+    assert ingest.poll_source(source_id).status == "error"
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    outcomes = {s.labels["outcome"]: s.value for s in families["feedwash_polls"].samples}
+    assert outcomes == {"ok": 1, "not-modified": 1, "error": 1}
+    assert families["feedwash_bytes_saved_by_304"].samples[0].value == len(body)
+    assert families["feedwash_fetched_bytes"].samples[0].value == len(body)
+    assert families["feedwash_polled_articles_new"].samples[0].value == 2
+    latency = {s.name: s for s in families["feedwash_fetch_seconds"].samples}
+    assert latency["feedwash_fetch_seconds_count"].value == 2  # the failed fetch has no timing
+    assert 0 < latency["feedwash_fetch_seconds_sum"].value < 20

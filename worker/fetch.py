@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -39,6 +40,7 @@ class FetchResult:
     content: bytes  # empty on 304
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     redirects: tuple[tuple[int, str], ...] = ()  # every hop: (status, absolute target URL)
+    elapsed: float = 0.0  # seconds from sending the request to the end of the body (metrics)
 
     @property
     def not_modified(self) -> bool:
@@ -56,17 +58,20 @@ def fetch(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     timeout = httpx.Timeout(settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
+    started = time.perf_counter()
     try:
         with httpx.Client(
             timeout=timeout, follow_redirects=True, max_redirects=settings.fetch_max_redirects
         ) as client, client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
-                return FetchResult(str(response.url), 304, b"", dict(response.headers))
+                return FetchResult(str(response.url), 304, b"", dict(response.headers),
+                                   elapsed=time.perf_counter() - started)
             if response.status_code >= 400:
                 raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}",
                                  kind="http", status=response.status_code)
             body = _read_capped(response, settings.fetch_max_bytes, url)
-            return FetchResult(str(response.url), response.status_code, body, dict(response.headers))
+            return FetchResult(str(response.url), response.status_code, body, dict(response.headers),
+                               elapsed=time.perf_counter() - started)
     except httpx.TooManyRedirects:
         raise FetchError(f"{url}: more than {settings.fetch_max_redirects} redirects") from None
     except httpx.TimeoutException as exc:

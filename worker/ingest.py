@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from worker import config, websub
+from worker import config, pollstats, websub
 from worker.core.feed import parse_feed
 from worker.core.pipeline import clean_entry
 from worker.core.seed import parse_seed
@@ -164,6 +164,7 @@ def poll_source(source_id: int, settings: Settings | None = None) -> PollReport:
             report.status = "not-modified"
             with transaction() as session:
                 repo.mark_polled(session, source_id, now, next_poll, f"interval {interval} min")
+            pollstats.record_poll(report, now, result)
             return report
         parsed = parse_feed(result.content, result.url, result.headers)
     except (FetchError, InputError) as exc:
@@ -190,6 +191,7 @@ def poll_source(source_id: int, settings: Settings | None = None) -> PollReport:
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
             title=parsed.title,
         )
+    pollstats.record_poll(report, now, result)
     websub.announce_changes(now)
     return report
 
@@ -209,6 +211,7 @@ def _record_poll_error(report: PollReport, message: str, now: datetime, next_pol
     with transaction() as session:
         repo.record_error(session, report.source_id, report.url, message, now)
         repo.mark_polled(session, report.source_id, now, next_poll, "retry after error", error=message)
+    pollstats.record_poll(report, now, None)
     return report
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,3 +140,21 @@ class IngestError(Base):
     ref: Mapped[str] = mapped_column(String(2048))
     message: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime]
+
+
+class PollEvent(Base):
+    """One poll of one feed: what /metrics reports (outcome, fetch latency, bytes a 304 saved)."""
+
+    __tablename__ = "poll_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "not-modified" or "error"
+    fetch_seconds: Mapped[float | None] = mapped_column(Float)
+    bytes_received: Mapped[int] = mapped_column(BigInteger)
+    bytes_saved: Mapped[int] = mapped_column(BigInteger)  # a 304: the size of the last full body
+    new_articles: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_poll_events_source", "source_id", "id"),)

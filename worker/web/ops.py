@@ -16,7 +16,7 @@ import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import create_engine, func, select, text
 
@@ -24,11 +24,12 @@ from worker import __version__
 from worker.settings import get_settings
 from worker.storage import feed_queries, migrate
 from worker.storage.db import get_engine, transaction
-from worker.storage.models import Article, IngestError, Sighting, Source
+from worker.storage.models import Article, IngestError, PollEvent, Sighting, Source
 
 router = APIRouter(tags=["operations"])
 QUEUE = "feedwash"  # celery_app's task_default_queue
 RECENT = timedelta(hours=24)
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)  # seconds
 
 
 @router.get("/healthz")
@@ -117,6 +118,7 @@ class DatabaseCollector(Collector):
                 IngestError.occurred_at >= now - RECENT)).scalar_one()
             oldest_due = session.execute(select(func.min(Source.next_poll_at)).where(
                 Source.kind == "feed", Source.status.in_(("active", "error")))).scalar_one()
+            polls = _poll_history(session)
         yield GaugeMetricFamily("feedwash_articles", "Articles stored (ingested, deduplicated)",
                                 value=articles)
         yield GaugeMetricFamily("feedwash_sightings", "Entries seen across all sources", value=sightings)
@@ -124,6 +126,7 @@ class DatabaseCollector(Collector):
                                  labels=["kind"])
         dups.add_metric(["exact"], sum(h.duplicates for h in health))
         yield dups
+        yield from polls
         yield from self._poll_metrics(health, now, recent_errors)
         lag = max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0
         yield GaugeMetricFamily("feedwash_dispatch_lag_seconds",
@@ -164,6 +167,34 @@ class DatabaseCollector(Collector):
         yield per_source
         yield GaugeMetricFamily("feedwash_ingest_errors_recent",
                                 "Ingest errors recorded in the last 24 hours", value=recent_errors)
+
+
+def _poll_history(session: Any) -> list[Any]:
+    """Counters and the fetch-latency histogram over every recorded poll (poll_events)."""
+    by_outcome = CounterMetricFamily("feedwash_polls", "Feed polls by outcome", labels=["outcome"])
+    for outcome in ("ok", "not-modified", "error"):
+        by_outcome.add_metric([outcome], 0)
+    for outcome, n in session.execute(
+            select(PollEvent.outcome, func.count(PollEvent.id)).group_by(PollEvent.outcome)):
+        by_outcome.add_metric([outcome], n)
+    received, saved, new = session.execute(select(
+        func.coalesce(func.sum(PollEvent.bytes_received), 0),
+        func.coalesce(func.sum(PollEvent.bytes_saved), 0),
+        func.coalesce(func.sum(PollEvent.new_articles), 0))).one()
+    timed = PollEvent.fetch_seconds.is_not(None)
+    bucket_counts = session.execute(select(
+        *(func.count(PollEvent.id).filter(PollEvent.fetch_seconds <= le) for le in FETCH_BUCKETS),
+        func.count(PollEvent.id), func.coalesce(func.sum(PollEvent.fetch_seconds), 0.0)).where(timed)).one()
+    latency = HistogramMetricFamily("feedwash_fetch_seconds", "Feed fetch latency (request to end of body)")
+    buckets = [(str(le), n) for le, n in zip(FETCH_BUCKETS, bucket_counts, strict=False)]
+    latency.add_metric([], [*buckets, ("+Inf", bucket_counts[-2])], sum_value=bucket_counts[-1])
+    return [
+        by_outcome, latency,
+        CounterMetricFamily("feedwash_fetched_bytes", "Feed bytes received", value=received),
+        CounterMetricFamily("feedwash_bytes_saved_by_304", "Bytes not transferred thanks to 304s "
+                            "(the size of the source's last full response)", value=saved),
+        CounterMetricFamily("feedwash_polled_articles_new", "New articles ingested by polls", value=new),
+    ]
 
 
 _registry = CollectorRegistry()
