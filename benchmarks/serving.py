@@ -63,6 +63,22 @@ def _fill_database(url: str, items: int) -> None:
                                hashlib.sha256(str(i).encode()).hexdigest(), now)
 
 
+def render_rate(seconds: float = 3.0) -> float:
+    """Uncached renders per second of the same document, in-process: what a 200 would cost
+    without the render cache (query, sightings, FeedItems, lxml serialisation)."""
+    from worker.publish import FeedRequest, build
+    from worker.settings import get_settings
+    from worker.storage.db import transaction
+
+    settings = get_settings()
+    done, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with transaction() as session:
+            build(session, settings, FeedRequest("atom"))
+        done += 1
+    return done / seconds
+
+
 def serve(port: int, static_dir: str) -> None:
     """Child process: the real app plus a static mount of the same bytes, under uvicorn."""
     import uvicorn
@@ -157,6 +173,7 @@ def main() -> None:
         for name, (url, headers) in cases.items():
             runs = [measure(url, args.seconds, args.connections, headers) for _ in range(args.runs)]
             results[name] = statistics.median(runs)
+        renders = render_rate()
         tool = "wrk" if shutil.which("wrk") else "python asyncio/httpx"
         print(f"{args.items} items, {len(feed.content):,} bytes; {tool}, {args.connections} connections, "
               f"{args.seconds} s x {args.runs} runs (median)")
@@ -165,6 +182,8 @@ def main() -> None:
         static_rps = results["static file 200 (identity)"]
         for name, rps in results.items():
             print(f"| {name} | {rps:,.0f} | {rps / static_rps:.2f}x |")
+        print(f"| (no cache) render of the same feed, in-process | {renders:,.0f} | "
+              f"{renders / static_rps:.2f}x |")
     finally:
         server.terminate()
         server.wait(timeout=30)
