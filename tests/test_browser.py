@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from sqlalchemy import update
 
 from tests.conftest import ROOT
-from tests.publishing_support import add_articles, import_fixture_seeds, live_server
+from tests.publishing_support import BASE_TIME, add_articles, import_fixture_seeds, live_server
+from worker.storage.db import transaction
+from worker.storage.models import SeedFile, Sighting, Source
 from worker.web.app import app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,11 +77,20 @@ def _walk(page: Page, base: str, suffix: str) -> None:
     expect(page.locator("article h1")).to_contain_text("消费帮扶")
 
 
+def _freeze_times() -> None:
+    """Fixed times on the page: the committed screenshots then stay byte-identical run to run."""
+    with transaction() as session:
+        session.execute(update(Source).values(created_at=BASE_TIME, next_poll_at=BASE_TIME))
+        session.execute(update(SeedFile).values(updated_at=BASE_TIME))
+        session.execute(update(Sighting).values(first_seen_at=BASE_TIME, last_seen_at=BASE_TIME))
+
+
 def test_index_to_article_and_back(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser
 ) -> None:
     import_fixture_seeds(tmp_path)
     add_articles("https://news.example.cn/feed.xml", 3)
+    _freeze_times()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with live_server(app, monkeypatch) as base:
         for suffix, size in SIZES.items():
