@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck services bench clean compose-config
+.PHONY: run test lint typecheck services browser bench clean compose-config
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "feedwash needs Python 3.11+")'
@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/feedwash db upgrade
 	$(BIN)/feedwash run
 
-## test: bootstrap the dev environment, make sure PostgreSQL and Redis are up, run everything
-test: $(STAMP) services
+## test: bootstrap the dev environment, make sure PostgreSQL, Redis and Chromium are there, run everything
+test: $(STAMP) services browser
 	scripts/ensure-tools
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -37,8 +37,13 @@ typecheck: $(STAMP)
 services:
 	scripts/ensure-services
 
+## browser: Debian's Chromium (+ a CJK font) for the Playwright tests; installs only what is missing
+browser:
+	scripts/ensure-browser
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

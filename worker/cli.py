@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker import cli_polling, config, ingest
+from worker.progress import tracker
 from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
 from worker.storage.db import get_engine, transaction
@@ -49,7 +50,7 @@ def seeds_import(directory: Annotated[Path, typer.Argument(help="Folder of seed 
     if not directory.is_dir():
         err.print(f"error: {directory} is not a folder")
         raise typer.Exit(2)
-    report = ingest.import_seeds(directory)
+    report = ingest.import_seeds(directory, progress=tracker(f"importing {directory}"))
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
     out.print(f"{report.imported} imported, {report.duplicates} duplicates, "

@@ -14,11 +14,11 @@ import re
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -75,6 +75,7 @@ class FetchResult:
     content: bytes  # empty on 304; always the decoded body (Content-Encoding undone)
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names, as the server sent them
     redirects: tuple[tuple[int, str], ...] = ()  # every hop: (status, absolute target URL)
+    elapsed: float = 0.0  # seconds from sending the request to the end of the body (metrics)
 
     @property
     def not_modified(self) -> bool:
@@ -97,9 +98,11 @@ def fetch(
         raise FetchError(f"{url}: {problem}", kind="invalid-request")
     backend = GuardedBackend(settings.allow_private_networks)
     deadline = _Deadline(settings.fetch_total_timeout_seconds, backend)
+    started = time.perf_counter()
     try:
         with _client(backend, settings) as client:
-            return _follow(client, url, headers, extra_headers or {}, settings, deadline)
+            result = _follow(client, url, headers, extra_headers or {}, settings, deadline)
+            return replace(result, elapsed=time.perf_counter() - started)
     except RefusedAddress as exc:
         raise FetchError(f"{url}: {exc}", kind="refused-address") from None
     except HostBusy as exc:
@@ -293,3 +296,18 @@ class _Deadline:
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+def post_form(url: str, form: list[tuple[str, str]], *, settings: Settings | None = None) -> int:
+    """POST an url-encoded form (a WebSub publish ping); returns the HTTP status. A repeated
+    key (several hub.url) stays repeated. The hub is the operator's own setting, not untrusted
+    input, so it may sit on a private network (a hub container beside the stack)."""
+    settings = settings or get_settings()
+    timeout = httpx.Timeout(settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
+    body = urlencode(form).encode("ascii")
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            return client.post(url, content=body, headers=headers).status_code
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None

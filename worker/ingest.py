@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from worker import config
+from worker import config, websub
 from worker.config import SourceConfig
 from worker.core.pipeline import clean_entry
 from worker.core.schedule import Random
@@ -108,11 +109,16 @@ def _record_seed_error(
     return message
 
 
-def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
-    """Import every changed file under `folder`, in-process."""
+def import_seeds(
+    folder: Path, settings: Settings | None = None,
+    progress: Callable[[list[SeedFileStat]], Iterable[SeedFileStat]] | None = None,
+) -> SeedReport:
+    """Import every changed file under `folder`, in-process. `progress` wraps the file list
+    (the CLI's progress bar)."""
+    started = utcnow()
     source_id, changed, unchanged = changed_seed_files(folder)
     report = SeedReport(unchanged=unchanged)
-    for stat in changed:
+    for stat in progress(changed) if progress else changed:
         outcome = import_seed_file(source_id, folder, stat.path, settings)
         if outcome == "imported":
             report.imported += 1
@@ -122,6 +128,7 @@ def import_seeds(folder: Path, settings: Settings | None = None) -> SeedReport:
             report.unchanged += 1
         else:
             report.errors.append(outcome)
+    websub.announce_changes(started)
     return report
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from worker import config
+from worker import config, websub
 from worker.core.feed import parse_feed
 from worker.core.moves import RedirectState, track_redirects
 from worker.core.pipeline import clean_entry
@@ -104,6 +104,10 @@ def poll_source(
     return _store(poll, result, parsed)
 
 
+def _ms(result: FetchResult) -> int:
+    return round(result.elapsed * 1000)
+
+
 def _hints(result: FetchResult) -> dict[str, int | None]:
     return {"max_age_seconds": max_age_seconds(result.headers.get("cache-control"))}
 
@@ -111,7 +115,8 @@ def _hints(result: FetchResult) -> dict[str, int | None]:
 def _record_not_modified(poll: _Poll, result: FetchResult) -> PollReport:
     decision = poll.decide(PollFacts("not-modified", 304, **_hints(result)))
     moved = track_redirects(poll.target.redirect, result.redirects)
-    record = poll.record("not-modified", decision, status_code=304, etag=result.headers.get("etag"),
+    record = poll.record("not-modified", decision, status_code=304, fetch_ms=_ms(result),
+                         etag=result.headers.get("etag"),
                          last_modified=result.headers.get("last-modified"), redirect=moved.state)
     with transaction() as session:
         _apply_move(session, poll.target, moved.move_to, record)
@@ -134,7 +139,8 @@ def _record_error(
     log.warning("poll failed: %s", message)
     decision = poll.decide(PollFacts("error", status, retry_after_seconds=retry_after))
     record = poll.record("error", decision, status_code=status, message=message,
-                         size=len(archive.content) if archive else 0)
+                         size=len(archive.content) if archive else 0,
+                         fetch_ms=_ms(archive) if archive else None)
     with transaction() as session:
         if archive is not None:  # kept so a parser fix can reprocess it
             polling.archive_payload(session, poll.target.id, archive.url, archive.content,
@@ -156,11 +162,14 @@ def _store(poll: _Poll, result: FetchResult, parsed: ParsedFeed) -> PollReport:
         polling.archive_payload(session, target.id, result.url, result.content, result.headers, now)
         store_entries(session, target, parsed, report, now, poll.settings, skip_unchanged=True)
         record = poll.record("ok", decision, status_code=result.status, size=len(result.content),
-                             new_entries=report.new, etag=result.headers.get("etag"),
+                             fetch_ms=_ms(result),
+                             new_entries=report.new, duplicates=report.duplicates,
+                             etag=result.headers.get("etag"),
                              last_modified=result.headers.get("last-modified"), title=parsed.title,
                              redirect=moved.state)
         _apply_move(session, target, moved.move_to, record)
         polling.record_poll(session, target.id, record, poll.settings.fetch_log_keep)
+    websub.announce_changes(now)  # after the commit: the hub fetches what we now serve
     return report
 
 

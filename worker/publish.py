@@ -1,22 +1,61 @@
 """Stored articles -> output feed bytes. The web app and `feedwash export` both call this, so
-they serve the same bytes."""
+they serve the same bytes.
+
+A feed is a scope (everything, one category, one source) in a format, optionally narrowed by a
+filtered view (?q=, ?since=, ?limit=) or cut into RFC 5005 pages (?page=N). Page N holds the
+N-th `feed_page_size` articles counted from the oldest, so a full page is an archive document
+whose bytes never change when newer articles arrive; the document without ?page= is the head.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
 from worker.core.render import render
+from worker.core.slugs import category_slug, slug_path
 from worker.core.types import FeedItem, FeedMeta
 from worker.settings import Settings
-from worker.storage import dedup, repo
+from worker.storage import dedup, feed_queries, repo
+from worker.storage.feed_queries import Filters
 from worker.storage.models import Article, Sighting, Source
 
-FEED_PATHS = {"atom": "/feeds/all.atom", "rss": "/feeds/all.rss", "json": "/feeds/all.json"}
+FORMATS = ("atom", "rss", "json")
+FEED_PATHS = {fmt: f"/feeds/all.{fmt}" for fmt in FORMATS}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UnknownFeed(LookupError):
+    """No such category or source, or a page number out of range (the web app answers 404)."""
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    fmt: str
+    scope: str = "all"  # "all", "category" or "source"
+    key: str = ""  # the category slug or the source id
+    q: str | None = None
+    since: datetime | None = None
+    limit: int | None = None
+    page: int | None = None
+    self_url: str | None = None  # the exact URL requested; None: the canonical one
+    all: bool = False  # every article, not one item per near-duplicate cluster
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q) or self.since is not None or self.limit is not None or self.all
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    body: bytes
+    newest: datetime | None  # the newest item's updated time (HTTP Last-Modified)
+    archive: bool  # a full RFC 5005 archive page: complete, will not change
 
 
 def article_url(settings: Settings, article_id: int) -> str:
@@ -26,6 +65,14 @@ def article_url(settings: Settings, article_id: int) -> str:
 def tag_id(settings: Settings, public_id: str) -> str:
     """RFC 4151 tag URI: stable however often the article is re-cleaned or re-imported."""
     return f"tag:{settings.tag_authority}:article:{public_id}"
+
+
+def feed_path(scope: str, key: str, fmt: str) -> str:
+    if scope == "category":
+        return f"/feeds/category/{slug_path(key)}.{fmt}"
+    if scope == "source":
+        return f"/feeds/source/{key}.{fmt}"
+    return f"/feeds/all.{fmt}"
 
 
 @dataclass(frozen=True)
@@ -93,22 +140,108 @@ def cluster_views(session: Session, articles: Sequence[Article]) -> dict[int, Cl
     return views
 
 
-def build_feed(session: Session, settings: Settings, fmt: str, limit: int | None = None,
-               include_duplicates: bool = False) -> bytes:
-    """The `/feeds/all.<fmt>` document: one item per cluster (its representative, listing where
-    else the story was seen), or with `include_duplicates` every stored article."""
-    limit = min(limit or settings.feed_limit, settings.feed_max_limit)
-    articles = dedup.visible_articles(session, limit, include_duplicates)
+@dataclass(frozen=True)
+class _Scope:
+    title: str
+    id: str
+    filters: Filters
+
+
+def _scope(session: Session, settings: Settings, req: FeedRequest) -> _Scope:
+    feed_id = f"tag:{settings.tag_authority}:feed:{req.scope}"
+    view = Filters(q=req.q, since=req.since, fold_clusters=not req.all)
+    if req.scope == "all":
+        return _Scope("feedwash: all articles", feed_id, view)
+    if req.scope == "category":
+        names = tuple(n for n in feed_queries.category_names(session) if category_slug(n) == req.key)
+        if not req.key or not names:
+            raise UnknownFeed(f"no category {req.key!r}")
+        return _Scope(f"feedwash: {names[0]}", f"{feed_id}:{req.key}", replace(view, category_names=names))
+    if req.scope == "source" and req.key.isdigit():
+        source = session.get(Source, int(req.key))
+        if source is not None:
+            return _Scope(f"feedwash: {source.title or source.url}", f"{feed_id}:{source.id}",
+                          replace(view, source_id=source.id))
+    raise UnknownFeed(f"no source {req.key!r}")
+
+
+def _page_url(base: str, path: str, page: int | None) -> str:
+    return base + path + (f"?{urlencode({'page': page})}" if page else "")
+
+
+def _paging_links(base: str, path: str, page: int | None, total: int, size: int) -> dict[str, str]:
+    """RFC 5005 links. Paged feed (section 3): first = the head (newest), next = older, previous
+    = newer, last = page 1 (oldest). Archived feed (section 4): prev-archive / next-archive
+    between full pages, current = the head. An archive page's links never depend on how many
+    articles came after it, so its bytes stay the same."""
+    full = total // size
+    newest_page = full + 1 if total % size else full
+    links = {"first": _page_url(base, path, None)}
+    if total:
+        links["last"] = _page_url(base, path, 1)
+    if page is None:
+        if newest_page:
+            links["next"] = _page_url(base, path, newest_page)
+        if full:
+            links["prev-archive"] = _page_url(base, path, full)
+        return links
+    if page > 1:
+        links["next"] = _page_url(base, path, page - 1)
+    links["previous"] = _page_url(base, path, page + 1) if page <= full else _page_url(base, path, None)
+    if page <= full:
+        links["current"] = _page_url(base, path, None)
+        if page > 1:
+            links["prev-archive"] = _page_url(base, path, page - 1)
+        links["next-archive"] = _page_url(base, path, page + 1)
+    return links
+
+
+def build(session: Session, settings: Settings, req: FeedRequest) -> FeedDocument:
+    """The feed document `req` names. Raises UnknownFeed for an unknown scope or page."""
+    scope = _scope(session, settings, req)
+    base = settings.base_url.rstrip("/")
+    path = feed_path(req.scope, req.key, req.fmt)
+    size = settings.feed_page_size
+    links: dict[str, str] = {}
+    archive = False
+    if req.page is not None:
+        total = feed_queries.count_articles(session, scope.filters)
+        if not 1 <= req.page <= total // size + 1:
+            raise UnknownFeed(f"no page {req.page} (there are {total // size + 1})")
+        archive = req.page <= total // size
+        articles = feed_queries.page_articles(session, scope.filters, req.page, size)
+        links = _paging_links(base, path, req.page, total, size)
+    else:
+        limit = min(req.limit or settings.feed_limit, settings.feed_max_limit)
+        articles = feed_queries.newest_articles(session, scope.filters, limit)
+        if not req.filtered:
+            total = feed_queries.count_articles(session, scope.filters)
+            links = _paging_links(base, path, None, total, size)
+            if settings.websub_hub:
+                links = {"hub": settings.websub_hub, **links}
     sightings = repo.sightings_of(session, [a.id for a in articles])
     views = cluster_views(session, articles)
-    items = [to_item(settings, a, sightings[a.id], views.get(a.id), folded=not include_duplicates)
+    items = [to_item(settings, a, sightings[a.id], views.get(a.id), folded=not req.all)
              for a in articles]
-    base = settings.base_url.rstrip("/")
+    newest = max((i.updated for i in items), default=None)
+    feed_id = scope.id
+    if req.filtered:  # a filtered view is another feed: its own id, stable for the same query
+        query = urlencode({"q": req.q or "", "since": req.since.isoformat() if req.since else ""})
+        feed_id += ":view:" + hashlib.sha256(query.encode()).hexdigest()[:16]
     meta = FeedMeta(
-        title="feedwash: all articles",
-        self_url=base + FEED_PATHS[fmt],
+        title=scope.title + (f" (page {req.page})" if req.page else ""),
+        self_url=req.self_url or _page_url(base, path, req.page),
         home_url=base + "/",
-        id=f"tag:{settings.tag_authority}:feed:all",
-        updated=max((i.updated for i in items), default=EPOCH),
+        id=feed_id,
+        updated=newest or EPOCH,
+        archive=archive,
     )
-    return render(fmt, meta, items)
+    return FeedDocument(render(req.fmt, meta, items, links), newest, archive)
+
+
+def build_feed(session: Session, settings: Settings, fmt: str, limit: int | None = None,
+               include_duplicates: bool = False) -> bytes:
+    """The `/feeds/all.<fmt>` document as `feedwash export` writes it: one item per cluster (its
+    representative, listing where else the story was seen), or with `include_duplicates` (the
+    `--all` view) every stored article."""
+    return build(session, settings, FeedRequest(fmt=fmt, limit=limit, all=include_duplicates)).body

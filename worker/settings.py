@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     update_max_per_day: int = 3  # content updates per article per day that move `updated`
     feed_limit: int = 50
     feed_max_limit: int = 500
+    feed_page_size: int = 50  # RFC 5005 archive pages: fixed size, counted from the oldest article
+
+    websub_hub: str = ""  # a WebSub hub URL: feeds carry rel="hub" and new articles ping it
+    admin_token: str = ""  # bearer token of the /api/ admin API; empty: the admin API is off
 
     def resolved_database_url(self) -> str:
         if self.database_url:

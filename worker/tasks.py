@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from worker import ingest
+from worker import ingest, websub
 from worker import reclean as reclean_module
 from worker.celery_app import app
 from worker.settings import get_settings
@@ -65,7 +65,10 @@ def import_seeds(folder: str | None = None) -> int:
 
 @app.task(**RETRY)
 def import_seed(source_id: int, folder: str, relpath: str) -> str:
-    return ingest.import_seed_file(source_id, Path(folder), relpath)
+    started = ingest.utcnow()
+    outcome = ingest.import_seed_file(source_id, Path(folder), relpath)
+    websub.announce_changes(started)
+    return outcome
 
 
 @app.task(**RETRY)

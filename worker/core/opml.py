@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 from lxml import etree
 
+from worker.core.render import clean_text
 from worker.core.types import InputError
 
 
@@ -66,20 +67,20 @@ def split_categories(value: str | None) -> list[str]:
 def render_opml(feeds: Iterable[OpmlFeed], title: str, now: datetime) -> bytes:
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = title
+    etree.SubElement(head, "title").text = clean_text(title)
     etree.SubElement(head, "dateCreated").text = format_datetime(now)
     body = etree.SubElement(root, "body")
     folders: dict[tuple[str, ...], etree._Element] = {(): body}
     for feed in feeds:
         path = tuple(p for p in feed.categories[0].split("/") if p) if feed.categories else ()
         outline = etree.SubElement(_folder(folders, path), "outline", type="rss",
-                                   text=feed.title or feed.url, xmlUrl=feed.url)
+                                   text=clean_text(feed.title or feed.url), xmlUrl=clean_text(feed.url))
         if feed.title:
-            outline.set("title", feed.title)
+            outline.set("title", clean_text(feed.title))
         if feed.html_url:
-            outline.set("htmlUrl", feed.html_url)
+            outline.set("htmlUrl", clean_text(feed.html_url))
         if feed.categories:
-            outline.set("category", ",".join(f"/{c}" for c in feed.categories))
+            outline.set("category", clean_text(",".join(f"/{c}" for c in feed.categories)))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

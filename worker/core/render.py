@@ -33,6 +33,7 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 # Link relations the renderers emit themselves from FeedMeta; `links` must not repeat them.
@@ -121,7 +122,10 @@ def render_atom(meta: FeedMeta, items: Sequence[FeedItem], links: Links | None =
     """An Atom 1.0 (RFC 4287) document. `links` maps extra link relations (hub, next, ...)
     to their hrefs; self and alternate come from `meta`."""
     extra = _extra_links(links)
-    feed = etree.Element(_atom("feed"), nsmap={None: ATOM_NS, "media": MEDIA_NS})
+    nsmap: dict[str | None, str] = {None: ATOM_NS, "media": MEDIA_NS}
+    if meta.archive:
+        nsmap["fh"] = FH_NS
+    feed = etree.Element(_atom("feed"), nsmap=nsmap)
     feed.set(XML_LANG, clean_text(meta.language))
     _sub(feed, _atom("id"), meta.id)
     _sub(feed, _atom("title"), meta.title)
@@ -134,6 +138,8 @@ def render_atom(meta: FeedMeta, items: Sequence[FeedItem], links: Links | None =
     # RFC 4287 wants an author on every entry; a feed-level one covers entries without.
     _sub(_sub(feed, _atom("author")), _atom("name"), GENERATOR)
     _sub(feed, _atom("generator"), GENERATOR)
+    if meta.archive:
+        _sub(feed, f"{{{FH_NS}}}archive")
     for item in items:
         _atom_entry(feed, item)
     return _to_bytes(feed)
@@ -161,9 +167,10 @@ def _rss_item(channel: etree._Element, item: FeedItem) -> None:
 def render_rss(meta: FeedMeta, items: Sequence[FeedItem], links: Links | None = None) -> bytes:
     """An RSS 2.0 document; self and extra links as atom:link elements."""
     extra = _extra_links(links)
-    rss = etree.Element(
-        "rss", {"version": "2.0"}, nsmap={"atom": ATOM_NS, "dc": DC_NS, "media": MEDIA_NS}
-    )
+    nsmap = {"atom": ATOM_NS, "dc": DC_NS, "media": MEDIA_NS}
+    if meta.archive:
+        nsmap["fh"] = FH_NS
+    rss = etree.Element("rss", {"version": "2.0"}, nsmap=nsmap)
     channel = _sub(rss, "channel")
     _sub(channel, "title", meta.title)
     _sub(channel, "link", meta.home_url)
@@ -174,6 +181,8 @@ def render_rss(meta: FeedMeta, items: Sequence[FeedItem], links: Links | None = 
     _sub(channel, _atom("link"), rel="self", type="application/rss+xml", href=meta.self_url)
     for rel, href in extra:
         _sub(channel, _atom("link"), rel=rel, href=href)
+    if meta.archive:
+        _sub(channel, f"{{{FH_NS}}}archive")
     for item in items:
         _rss_item(channel, item)
     return _to_bytes(rss)

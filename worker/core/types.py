@@ -93,3 +93,4 @@ class FeedMeta:
     updated: datetime
     description: str = "Cleaned, deduplicated articles republished by feedwash"
     language: str = "zh-CN"
+    archive: bool = False  # an RFC 5005 archive document: complete, it will not change

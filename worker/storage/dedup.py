@@ -335,15 +335,6 @@ def backfill_article(session: Session, article_id: int, policy: DedupPolicy, now
 
 # ---- reads -----------------------------------------------------------------------------------
 
-def visible_articles(session: Session, limit: int, include_duplicates: bool) -> Sequence[Article]:
-    """Newest articles; by default one per cluster (its representative)."""
-    query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    if not include_duplicates:
-        representatives = select(Cluster.representative_id).where(Cluster.id == Article.cluster_id)
-        query = query.where(or_(Article.cluster_id.is_(None), Article.id.in_(representatives)))
-    return session.execute(query).scalars().all()
-
-
 def cluster_members(session: Session, cluster_ids: Sequence[int]) -> dict[int, list[Article]]:
     found: dict[int, list[Article]] = {c: [] for c in cluster_ids}
     if not cluster_ids:

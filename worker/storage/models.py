@@ -223,18 +223,22 @@ class IngestError(Base):
 
 
 class FetchLog(Base):
-    """One row per poll: the operator's history of a source (the newest N are kept)."""
+    """One row per poll: the operator's history of a source (the newest N are kept) and what
+    /metrics reports (outcomes, fetch latency, bytes a 304 saved)."""
 
     __tablename__ = "fetch_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     started_at: Mapped[datetime]
-    duration_ms: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)  # the whole poll: fetch, parse, store
+    fetch_ms: Mapped[int | None] = mapped_column(Integer)  # request to end of body; None: no response
     status_code: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))  # "ok", "not-modified", "error", "busy"
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # entries already stored elsewhere
+    bytes_saved: Mapped[int] = mapped_column(BigInteger, default=0)  # a 304: the last full body's size
     message: Mapped[str | None] = mapped_column(Text)  # the error, or a note such as a move
     next_poll_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(256))

@@ -67,6 +67,8 @@ class PollRecord:
     status_code: int | None = None
     size: int = 0
     new_entries: int = 0
+    duplicates: int = 0
+    fetch_ms: int | None = None
     message: str | None = None  # the error, or a note (a move)
     etag: str | None = None
     last_modified: str | None = None
@@ -98,12 +100,21 @@ def record_poll(session: Session, source_id: int, record: PollRecord, keep: int)
     message = "; ".join(m for m in (record.message, *record.notes) if m) or None
     session.add(FetchLog(
         source_id=source_id, started_at=record.started_at, duration_ms=record.duration_ms,
+        fetch_ms=record.fetch_ms,
         status_code=record.status_code, outcome=record.outcome, bytes=record.size,
-        new_entries=record.new_entries, message=message, next_poll_at=decision.when,
-        reason=decision.reason,
+        new_entries=record.new_entries, duplicates=record.duplicates,
+        bytes_saved=_last_full_size(session, source_id) if record.outcome == "not-modified" else 0,
+        message=message, next_poll_at=decision.when, reason=decision.reason,
     ))
     session.flush()
     prune_fetch_log(session, source_id, keep)
+
+
+def _last_full_size(session: Session, source_id: int) -> int:
+    """What a 304 saved: the size of this source's last full (200) response."""
+    query = (select(FetchLog.bytes).where(FetchLog.source_id == source_id, FetchLog.outcome == "ok")
+             .order_by(FetchLog.id.desc()).limit(1))
+    return session.execute(query).scalar_one_or_none() or 0
 
 
 def prune_fetch_log(session: Session, source_id: int, keep: int) -> None:

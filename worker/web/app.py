@@ -1,65 +1,64 @@
-"""ASGI app: `/feeds/all.{atom,rss,json}`, article pages, `/healthz`.
+"""ASGI app: output feeds (worker.web.feeds), HTML pages, operator endpoints (worker.web.ops)
+and the admin API (worker.web.admin).
 
-Feeds carry a strong ETag over their bytes, so a reader that polls every few minutes gets a
-304 and no body while nothing changed.
+Feeds are cached per articles version and carry strong ETags, so a reader that polls every few
+minutes gets a 304 and no body while nothing changed; pages gzip through the middleware.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from worker import __version__
 from worker.core.render import FEED_MEDIA_TYPES
-from worker.publish import FEED_PATHS, build_feed
+from worker.publish import FEED_PATHS
 from worker.settings import get_settings
-from worker.storage import repo
 from worker.storage.db import transaction
 from worker.storage.models import Article
+from worker.web import admin, feeds, ops, views
 
-app = FastAPI(title="feedwash", version=__version__)
+app = FastAPI(
+    title="feedwash",
+    version=__version__,
+    description="Cleaned, deduplicated articles republished as Atom, RSS and JSON Feed. "
+    "The admin API under /api/ needs `Authorization: Bearer $FEEDWASH_ADMIN_TOKEN`.",
+)
+# Feeds bring their own cached gzip bytes and Vary (worker.web.conditional): the middleware,
+# which compresses on every request, handles pages and OPML only.
+FEED_TYPES = tuple(t.split(";")[0] for t in FEED_MEDIA_TYPES.values())
+app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
+                   exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *FEED_TYPES))
+app.include_router(feeds.router)
+app.include_router(ops.router)
+app.include_router(admin.router)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-@app.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+def _page_context(**values: object) -> dict[str, object]:
+    settings = get_settings()
+    return {"feeds": FEED_PATHS, "hub": settings.websub_hub, **values}
 
 
-@app.api_route("/feeds/all.{fmt}", methods=["GET", "HEAD"])
-def feed_all(fmt: str, request: Request, limit: int | None = None, all: bool = False) -> Response:
-    if fmt not in FEED_MEDIA_TYPES:
-        raise HTTPException(404, "unknown feed format")
-    with transaction() as session:
-        body = build_feed(session, get_settings(), fmt, limit, include_duplicates=all)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=FEED_MEDIA_TYPES[fmt], headers=headers)
-
-
-@app.get("/", response_class=HTMLResponse)
+@app.get("/", response_class=HTMLResponse, tags=["pages"])
 def index(request: Request) -> HTMLResponse:
+    """Output feeds with subscribe links, the newest articles, and per-source health."""
     with transaction() as session:
-        articles = repo.latest_articles(session, 50)
-        sources = repo.list_sources(session)
-    return templates.TemplateResponse(
-        request, "index.html", {"articles": articles, "sources": sources, "feeds": FEED_PATHS}
-    )
+        context = views.index_context(session)
+    return templates.TemplateResponse(request, "index.html", _page_context(**context))
 
 
-@app.get("/articles/{article_id}", response_class=HTMLResponse)
+@app.get("/articles/{article_id}", response_class=HTMLResponse, tags=["pages"])
 def article_page(request: Request, article_id: int) -> HTMLResponse:
+    """One cleaned article, where it was seen, and its cluster."""
     with transaction() as session:
         article = session.get(Article, article_id)
         if article is None:
             raise HTTPException(404, "no such article")
-        sightings = repo.sightings_of(session, [article_id])[article_id]
-    return templates.TemplateResponse(
-        request, "article.html", {"article": article, "sightings": sightings, "feeds": FEED_PATHS}
-    )
+        context = views.article_context(session, article)
+    return templates.TemplateResponse(request, "article.html", _page_context(**context))

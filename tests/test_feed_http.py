@@ -1,0 +1,133 @@
+"""HTTP behaviour of the feeds: strong ETag over the items, Last-Modified, 304 on
+If-None-Match and If-Modified-Since, Cache-Control, gzip, HEAD, 404s, and a render cache that
+is invalidated by writes and skips rendering when nothing changed."""
+
+from __future__ import annotations
+
+import gzip
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.publishing_support import BASE_TIME, add_articles
+from worker import publish
+from worker.web import feeds
+from worker.web.app import app
+
+client = TestClient(app)
+SOURCE = "https://news.example.cn/feed.xml"
+
+
+def test_validators_and_conditional_get(database_url: str) -> None:
+    add_articles(SOURCE, 3)
+    first = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    # The newest item is #2, published BASE_TIME + 2 h; updated equals published.
+    assert parsedate_to_datetime(first.headers["last-modified"]) == BASE_TIME.replace(hour=10)
+    assert first.headers["cache-control"] == "public, max-age=300"
+    assert first.headers["vary"] == "Accept-Encoding"
+    again = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+    assert again.headers["etag"] == etag and again.content == first.content
+
+    by_etag = client.get("/feeds/all.atom", headers={"If-None-Match": f'"other", {etag}'})
+    assert by_etag.status_code == 304 and by_etag.content == b""
+    assert by_etag.headers["last-modified"] == first.headers["last-modified"]
+    weak = client.get("/feeds/all.atom", headers={"If-None-Match": "W/" + etag})
+    assert weak.status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": '"stale"'}).status_code == 200
+
+    ims = first.headers["last-modified"]
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": ims}).status_code == 304
+    older = format_datetime(BASE_TIME, usegmt=True)
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": older}).status_code == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 section 13.2.2).
+    both = {"If-None-Match": '"stale"', "If-Modified-Since": ims}
+    assert client.get("/feeds/all.atom", headers=both).status_code == 200
+
+    add_articles(SOURCE, 1, start=3)
+    changed = client.get("/feeds/all.atom", headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.content.count(b"<entry>") == 4
+
+
+def test_gzip_and_head(sqlite_url: str) -> None:
+    add_articles(SOURCE, 5)
+    plain = client.get("/feeds/all.rss", headers={"Accept-Encoding": "identity"})
+    zipped = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert zipped.content == plain.content  # httpx decoded it
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    assert zipped.headers["etag"] != plain.headers["etag"]  # strong ETags differ per coding
+    revalidate = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip",
+                                                       "If-None-Match": zipped.headers["etag"]})
+    assert revalidate.status_code == 304
+    assert client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip;q=0"}).headers.get(
+        "content-encoding") is None
+    head = client.head("/feeds/all.rss", headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == plain.headers["etag"]
+    assert int(head.headers["content-length"]) == len(plain.content)
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"  # pages through the middleware
+
+
+def test_unknown_feeds_and_bad_parameters(sqlite_url: str) -> None:
+    add_articles(SOURCE, 2, categories=("新浪财经－国內",))
+    assert client.get(f"/feeds/category/{quote('新浪财经-国內')}.atom").status_code == 200
+    assert client.get("/feeds/category/nope.atom").status_code == 404
+    assert client.get("/feeds/source/99.atom").status_code == 404
+    assert client.get("/feeds/source/abc.rss").status_code == 404
+    assert client.get("/feeds/all.xml").status_code == 404
+    assert client.get("/feeds/all.atom?since=yesterday").status_code == 400
+    assert client.get("/feeds/all.atom?since=2026-03-01T00:00:00").status_code == 400  # no zone
+    assert client.get("/feeds/all.atom?limit=0").status_code == 422
+    assert client.get("/feeds/all.atom?page=1&q=x").status_code == 400
+    assert client.get("/feeds/all.atom?page=3").status_code == 404
+
+
+def test_limit_is_capped(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDWASH_FEED_MAX_LIMIT", "4")
+    from worker.settings import get_settings
+
+    get_settings.cache_clear()
+    add_articles(SOURCE, 6)
+    assert client.get("/feeds/all.json?limit=100").json()["items"].__len__() == 4
+
+
+def test_unchanged_articles_are_not_rendered_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_articles(SOURCE, 3)
+    feeds.CACHE.clear()
+    builds: list[publish.FeedRequest] = []
+    real_build = feeds.build
+
+    def counting_build(*args: object) -> publish.FeedDocument:
+        builds.append(args[2])  # type: ignore[arg-type]
+        return real_build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds, "build", counting_build)
+    bodies = {client.get("/feeds/all.atom").content for _ in range(5)}
+    assert len(bodies) == 1 and len(builds) == 1
+    client.get("/feeds/all.atom?limit=2")
+    assert len(builds) == 2  # another query is another cache entry
+    add_articles(SOURCE, 1, start=3)  # a write changes the articles version
+    assert client.get("/feeds/all.atom").content not in bodies
+    assert len(builds) == 3
+    # The same story from another feed: no new article, only a new sighting of article #0.
+    add_articles("https://other.example.cn/feed.xml", 1, start=0, source_title="另一个来源")
+    seen_in = client.get("/feeds/all.json").json()["items"][-1]["_feedwash"]["sources"]
+    assert [s["source"] for s in seen_in] == ["示例来源", "另一个来源"]
+
+
+def test_precompressed_body_is_the_identity_body(sqlite_url: str) -> None:
+    add_articles(SOURCE, 3)
+    feeds.CACHE.clear()
+    response = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+    key = next(iter(feeds.CACHE._entries))
+    rendered = feeds.CACHE._entries[key][1]
+    assert rendered.gzipped is not None and gzip.decompress(rendered.gzipped) == rendered.body
+    assert response.content == rendered.body
