@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker import cli_polling, config, ingest
+from worker import cli_fulltext, cli_polling, config, fulltext, ingest
 from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
 from worker.storage.db import get_engine, transaction
@@ -27,6 +27,7 @@ feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(cli_fulltext.articles_app, name="articles")
 out = Console()
 err = Console(stderr=True)
 
@@ -60,14 +61,16 @@ def feeds_add(
     max_interval: Annotated[int | None, typer.Option(help="Never poll less often (minutes).")] = None,
     header: Annotated[list[str] | None, typer.Option(help="Extra request header 'Name: value' (repeatable).")
                       ] = None,
+    full_text: Annotated[str | None, typer.Option("--full-text", help=cli_fulltext.FULL_TEXT_HELP)] = None,
 ) -> None:
     """Add a feed to poll (an existing URL keeps its settings, except the options given)."""
     minutes = interval or get_settings().default_interval_minutes
+    mode = cli_fulltext.full_text_option(full_text)
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
         polling.configure_source(session, source_id, min_interval_minutes=min_interval,
                                  max_interval_minutes=max_interval,
-                                 extra_headers=cli_polling.parse_headers(header))
+                                 extra_headers=cli_polling.parse_headers(header), full_text=mode)
     out.print(f"{source_id}\t{url}")
 
 
@@ -88,6 +91,7 @@ feeds_app.command("pause")(cli_polling.feeds_pause)
 feeds_app.command("resume")(cli_polling.feeds_resume)
 feeds_app.command("import-opml")(cli_polling.feeds_import_opml)
 feeds_app.command("export-opml")(cli_polling.feeds_export_opml)
+feeds_app.command("set")(cli_fulltext.feeds_set)
 
 
 @feeds_app.command("remove")
@@ -125,6 +129,8 @@ def poll(
             out.print(line, markup=False, highlight=False)
             for message in report.errors:
                 err.print(f"error: {message}", markup=False)
+        # Full text (issue 8): the pages these polls want, in-process, after their commits.
+        failed += bool(cli_fulltext.print_outcomes(fulltext.run_pending_fetches()))
         if once:
             raise typer.Exit(1 if failed else 0)
         force = False
@@ -132,6 +138,7 @@ def poll(
 
 
 app.command("reprocess")(cli_polling.reprocess)
+app.command("explain")(cli_fulltext.explain)
 
 
 @app.command()

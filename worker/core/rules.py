@@ -4,6 +4,9 @@ A rule file holds one rule or a `rules:` list. A rule has a `name`, a `match` bl
 (`domains`, `url_patterns`, `categories`; any hit matches) and actions, applied in this order:
 `remove` (CSS selectors; element and contents go), `unwrap` (keep the contents, drop the tag),
 `rename` (selector -> tag), `drop_text` (regexes; a block element whose whole text matches goes).
+
+`content` (CSS selectors, issue 8) is not a cleaning action: it names the element that holds the
+article on the site's own pages (Sina's `#artibody`), for full-text extraction (worker.core.extract).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Rule:
     unwrap: tuple[Selector, ...] = ()
     rename: tuple[tuple[Selector, str], ...] = ()
     drop_text: tuple[re.Pattern[str], ...] = ()
+    content: tuple[Selector, ...] = ()  # the article element of the site's pages, first hit wins
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
         if set(self.categories) & set(categories):
@@ -99,6 +103,7 @@ def _rule(data: Any, origin: str) -> Rule:
         drop_text=tuple(
             _compile_regex(p, where) for p in _strings(data.get("drop_text"), "drop_text", where)
         ),
+        content=tuple(compile_selector(s, where) for s in _strings(data.get("content"), "content", where)),
     )
 
 
