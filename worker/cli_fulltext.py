@@ -57,7 +57,7 @@ def print_outcomes(outcomes: list[PageOutcome]) -> int:
     for o in outcomes:
         failed += o.status == "error"
         line = f"{o.article_id}\tfull text {o.status}\t{o.message}\t{o.url}"
-        out.print(line, markup=False, highlight=False)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     return failed
 
 
@@ -98,4 +98,4 @@ def explain(article_id: int) -> None:
         err.print(f"error: no article {article_id}")
         raise typer.Exit(1)
     for label, value in lines:
-        out.print(f"{label:>14}: {value}", markup=False, highlight=False)
+        out.print(f"{label:>14}: {value}", markup=False, highlight=False, soft_wrap=True)

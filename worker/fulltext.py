@@ -152,9 +152,9 @@ def _store(
         return _failed(target, f"{target.url}: no article found on the page", "no-content", now, final=True)
     entry = replace(target.entry, html=extraction.html, base_url=result.url)
     article = clean_entry(entry, rules, target.source_url, settings.short_text_chars)
-    if len(article.text) <= len(" ".join(target.feed_text.split())):
+    if len(article.text) < len(target.feed_text):  # extraction missed the article: keep the feed's
         return _failed(target, f"{target.url}: the page's article ({extraction.content_source}, "
-                               f"{len(article.text)} characters) is not longer than the feed's text",
+                               f"{len(article.text)} characters) is shorter than the feed's text",
                        "page-shorter", now, final=True, record=False)
     with transaction() as session:
         sha = pages.archive_page(session, target.source_id, result.url, content, headers, now)

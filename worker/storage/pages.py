@@ -84,7 +84,7 @@ class PageTarget:
     last_modified: str | None
     payload_sha256: str | None
     attempts: int
-    feed_text: str
+    feed_text: str  # the entry's own text ("" when the article holds page content already)
     entry: ParsedEntry
 
 
@@ -115,7 +115,7 @@ def _target(page: PageFetch, raw_hash: str, source_url: str, article: Article) -
         id=page.id, source_id=page.source_id, source_url=source_url, entry_key=page.entry_key,
         url=page.url, article_id=page.article_id, raw_hash=raw_hash, etag=page.etag,
         last_modified=page.last_modified, payload_sha256=page.payload_sha256, attempts=page.attempts,
-        feed_text=article.text, entry=entry,
+        feed_text="" if article.content_source else article.text, entry=entry,
     )
 
 
