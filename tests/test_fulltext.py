@@ -267,3 +267,32 @@ def test_never_and_complete_entries_fetch_nothing(sqlite_url: str, httpserver: H
     assert ingest.poll_source(auto_id).page_fetches == []  # the feed carries the whole text
     assert ingest.poll_source(never_id).page_fetches == []
     assert fulltext.run_pending_fetches() == []
+
+
+def test_changed_entry_refetches_its_page_conditionally(sqlite_url: str, httpserver: HTTPServer) -> None:
+    def page(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(article_page("标题", BODY, body_id="story"), content_type="text/html",
+                        headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/a").respond_with_handler(page)
+    feed = {"body": summary_feed([_item(httpserver, "/a")])}
+    httpserver.expect_request("/feed.rss").respond_with_handler(
+        lambda request: Response(feed["body"], content_type="application/rss+xml"))
+    source_id = _source(httpserver.url_for("/feed.rss"))
+    (article_id,) = ingest.poll_source(source_id).page_fetches
+    fulltext.run_pending_fetches()
+    full_text = _article(article_id).text
+    # The publisher edits the summary: the feed's content is stored, then the page restores it.
+    feed["body"] = summary_feed([{**_item(httpserver, "/a"), "summary": "改过的摘要……"}])
+    assert ingest.poll_source(source_id).page_fetches == [article_id]
+    assert (_article(article_id).text, _article(article_id).content_source) == ("改过的摘要……", None)
+    assert [o.status for o in fulltext.run_pending_fetches()] == ["done"]
+    assert httpserver.log[-1][1].status_code == 304  # conditional, re-extracted from the archive
+    restored = _article(article_id)
+    assert (restored.text, restored.content_source) == (full_text, "page (readability)")
+    # Reprocessing the feed's archive reads feed payloads only, never the archived page.
+    from worker import poll
+
+    assert poll.reprocess_source(source_id).errors == []
