@@ -37,6 +37,8 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("FEEDWASH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEEDWASH_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
     monkeypatch.setenv("FEEDWASH_ALLOW_PRIVATE_NETWORKS", "1")  # test servers are on 127.0.0.1
+    # Fixture feeds link to real sites: no page fetches unless a test asks (tests/test_fulltext.py).
+    monkeypatch.setenv("FEEDWASH_FULL_TEXT_DEFAULT", "never")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

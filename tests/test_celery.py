@@ -99,3 +99,30 @@ def test_dispatcher_polls_due_feeds_over_redis(celery_worker: Celery, httpserver
     celery_worker.send_task("worker.tasks.dispatch_due_sources")
     time.sleep(2)
     assert len(httpserver.log) == 1
+
+
+def test_full_text_pages_are_fetched_by_their_own_tasks(
+    celery_worker: Celery, httpserver: HTTPServer, tmp_path: Path,
+) -> None:
+    from tests.pages import article_page, summary_feed
+    from worker.storage import pages
+
+    for path in ("/a", "/b"):  # different stories: two articles
+        body = "".join(f"<p>{path}第{i}段。{'正文内容，足够长的一段文字。' * 8}</p>" for i in range(6))
+        httpserver.expect_request(path).respond_with_data(article_page("标题", body, body_id="story"),
+                                                          content_type="text/html")
+    items = [{"title": f"标题{p}", "link": httpserver.url_for(p), "summary": "摘要……"} for p in ("/a", "/b")]
+    httpserver.expect_request("/feed.rss").respond_with_data(summary_feed(items))
+    with transaction() as session:
+        source_id = repo.ensure_source(session, "feed", httpserver.url_for("/feed.rss"), ingest.utcnow())
+        pages.set_full_text_mode(session, source_id, "auto")
+    celery_worker.send_task("worker.tasks.dispatch_due_sources")
+
+    def full_articles() -> int:
+        with transaction() as session:
+            return len(session.execute(
+                select(Article.id).where(Article.content_source == "page (readability)")).all())
+
+    _wait_for(lambda: full_articles() == 2)
+    log = (tmp_path / "worker.log").read_text()
+    assert log.count("Task worker.tasks.fetch_full_text[") >= 2  # one task per page, not the poll's

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker import cli_polling, config, ingest
+from worker import cli_fulltext, cli_polling, config, fulltext, ingest
 from worker.progress import tracker
 from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
@@ -65,14 +65,16 @@ def feeds_add(
     max_interval: Annotated[int | None, typer.Option(help="Never poll less often (minutes).")] = None,
     header: Annotated[list[str] | None, typer.Option(help="Extra request header 'Name: value' (repeatable).")
                       ] = None,
+    full_text: Annotated[str | None, typer.Option("--full-text", help=cli_fulltext.FULL_TEXT_HELP)] = None,
 ) -> None:
     """Add a feed to poll (an existing URL keeps its settings, except the options given)."""
     minutes = interval or get_settings().default_interval_minutes
+    mode = cli_fulltext.full_text_option(full_text)
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
         polling.configure_source(session, source_id, min_interval_minutes=min_interval,
                                  max_interval_minutes=max_interval,
-                                 extra_headers=cli_polling.parse_headers(header))
+                                 extra_headers=cli_polling.parse_headers(header), full_text=mode)
     out.print(f"{source_id}\t{url}")
 
 
@@ -93,6 +95,7 @@ feeds_app.command("pause")(cli_polling.feeds_pause)
 feeds_app.command("resume")(cli_polling.feeds_resume)
 feeds_app.command("import-opml")(cli_polling.feeds_import_opml)
 feeds_app.command("export-opml")(cli_polling.feeds_export_opml)
+feeds_app.command("set")(cli_fulltext.feeds_set)
 
 
 @feeds_app.command("remove")
@@ -166,6 +169,8 @@ def poll(
             out.print(line, markup=False, highlight=False)
             for message in report.errors:
                 err.print(f"error: {message}", markup=False)
+        # Full text (issue 8): the pages these polls want, in-process, after their commits.
+        failed += bool(cli_fulltext.print_outcomes(fulltext.run_pending_fetches()))
         if once:
             raise typer.Exit(1 if failed else 0)
         force = False
@@ -173,6 +178,7 @@ def poll(
 
 
 app.command("reprocess")(cli_polling.reprocess)
+articles_app.command("refetch")(cli_fulltext.articles_refetch)
 
 
 @app.command()
@@ -291,7 +297,8 @@ def rules_test(
 
 @app.command()
 def explain(article_id: int) -> None:
-    """Print an article's provenance: cleaner version, matched rules, what each rule removed."""
+    """Print an article's provenance: where its content came from (feed, page, seed), cleaner
+    version, matched rules, what each rule removed."""
     from worker.storage.models import Article
 
     with transaction() as session:
@@ -310,6 +317,8 @@ def explain(article_id: int) -> None:
         ]
         details = prov.get("removed") or {k: {"count": v, "sample": ""} for k, v in article.removed.items()}
         lines += [f"  {d['count']:>3}  {key}  | {d['sample']}" for key, d in details.items()]
+        origin = cli_fulltext.content_provenance(session, article_id) or []
+        lines += [f"{label}: {value}" for label, value in origin]
     typer.echo("\n".join(lines))
 
 

@@ -60,6 +60,7 @@ def feeds_show(source_id: int, limit: Annotated[int, typer.Option(help="Fetches 
                                f"{source.max_interval_minutes or settings.max_interval_minutes} min"),
         ("extra headers", ", ".join(sorted(source.extra_headers or {}))),  # names only: may be keys
         ("categories", ", ".join(source.categories or [])),
+        ("full text", source.full_text or f"{settings.full_text_default} (the default)"),
         ("etag / last-modified", f"{source.etag or '-'} / {source.last_modified or '-'}"),
         ("entry rate", f"{source.entry_rate_per_day:.2f}/day" if source.entry_rate_per_day is not None
          else "unknown"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from worker.core.fulltext import parse_full_text_mode
 from worker.core.rules import Rule, parse_rules
 from worker.core.types import InputError
 
@@ -39,10 +40,11 @@ class SourceConfig:
     url: str
     title: str | None = None
     interval_minutes: int | None = None
+    full_text: str | None = None  # "never", "auto" or "always"; None: leave the source's setting
 
 
 def load_sources(path: Path) -> list[SourceConfig]:
-    """The sources file: a YAML list under `sources:` of {url, title, interval_minutes}."""
+    """The sources file: a YAML list under `sources:` of {url, title, interval_minutes, full_text}."""
     if not path.is_file():
         return []
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -55,6 +57,8 @@ def load_sources(path: Path) -> list[SourceConfig]:
             sources.append(SourceConfig(
                 url=str(item["url"]), title=item.get("title"),
                 interval_minutes=item.get("interval_minutes"),
+                full_text=None if item.get("full_text") is None
+                else parse_full_text_mode(item["full_text"], f"{path}: source {item['url']} full_text"),
             ))
         else:
             raise InputError(f"{path}: each source needs a `url`")

@@ -143,6 +143,7 @@ class PollReport:
     duplicates: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
+    page_fetches: list[int] = field(default_factory=list)  # article ids whose page to fetch (issue 8)
 
 
 def poll_source(
@@ -164,12 +165,18 @@ def unique_entries(entries: tuple[ParsedEntry, ...]) -> list[ParsedEntry]:
 
 
 def sync_sources(sources: list[SourceConfig]) -> int:
-    """Add the feeds of the sources file; existing ones keep their settings."""
+    """Add the feeds of the sources file; existing ones keep their settings, except a `full_text`
+    the file sets."""
+    from worker.storage import pages
+
     settings = get_settings()
     with transaction() as session:
         for source in sources:
-            repo.ensure_source(session, "feed", source.url, utcnow(),
-                               source.interval_minutes or settings.default_interval_minutes, source.title)
+            source_id = repo.ensure_source(session, "feed", source.url, utcnow(),
+                                           source.interval_minutes or settings.default_interval_minutes,
+                                           source.title)
+            if source.full_text is not None:
+                pages.set_full_text_mode(session, source_id, source.full_text)
     return len(sources)
 
 

@@ -33,6 +33,7 @@ from worker.core.schedule import (
 )
 from worker.core.types import InputError, ParsedFeed
 from worker.fetch import FetchError, FetchResult, fetch
+from worker.fulltext import PageQueue
 from worker.ingest import PollReport, raw_entry_hash, unique_entries, utcnow
 from worker.settings import Settings, get_settings
 from worker.storage import polling, repo
@@ -179,6 +180,7 @@ def store_entries(
 ) -> None:
     """Clean and store the feed's entries; unchanged ones only get their sighting touched."""
     rules = config.load_rules(settings.rules_dir)
+    page_queue = PageQueue(session, target.id, settings)  # full text (issue 8): fetched after commit
     known = repo.known_entries(session, target.id, (e.entry_key for e in parsed.entries))
     unchanged: list[str] = []
     for entry in unique_entries(parsed.entries):
@@ -193,8 +195,10 @@ def store_entries(
         if not skip_unchanged and not stored.created:  # reprocessing: the new cleaning wins
             polling.refresh_article(session, stored.article_id, article.html, article.text,
                                     article.summary, article.cleaner_version, article.removed)
+        page_queue.consider(entry, article, stored.article_id, now)
         report.new += stored.created
         report.duplicates += not stored.created
+    report.page_fetches.extend(page_queue.article_ids)
     repo.touch_sightings(session, target.id, unchanged, now)
     report.unchanged += len(unchanged)
     for warning in parsed.warnings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
     allow_private_networks: bool = False  # SSRF guard off: loopback/LAN/link-local feeds allowed
     max_requests_per_host: int = 2  # in flight at once, across all workers
     politeness_wait_seconds: float = 30.0  # longest wait for a per-host slot
+
+    # Full text (issue 8): the mode of sources that set none ("never", "auto" or "always"), and
+    # the length under which `auto` takes a feed's text for a summary and fetches the page.
+    full_text_default: Literal["never", "auto", "always"] = "auto"
+    full_text_min_chars: int = 300
+    full_text_attempts: int = 3  # a page fetch that failed transiently is tried this often in all
 
     short_text_chars: int = 120  # below this, the content hash also covers the title
     # Dedup (docs/dedup.md): near-duplicate thresholds, cluster representative, update churn.

@@ -10,9 +10,10 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from celery import Task
 from sqlalchemy.exc import OperationalError
 
-from worker import ingest, websub
+from worker import fulltext, ingest, websub
 from worker import reclean as reclean_module
 from worker.celery_app import app
 from worker.settings import get_settings
@@ -24,6 +25,7 @@ TRANSIENT = (OperationalError, ConnectionError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 600,
          "retry_jitter": True, "max_retries": 8}
 POLL_LEASE = timedelta(minutes=15)  # a crashed poll's source becomes due again after this
+PAGE_TASK_LOST_AFTER = timedelta(hours=2)  # longer than a fetch_full_text task's retries take
 
 
 @app.task(**RETRY)
@@ -33,15 +35,32 @@ def dispatch_due_sources() -> int:
         ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, POLL_LEASE)
     for source_id in ids:
         poll_source.delay(source_id)
+    # Full-text pages whose task was lost (a broker restart between commit and enqueue).
+    for article_id in fulltext.pending_page_article_ids(ingest.utcnow() - PAGE_TASK_LOST_AFTER):
+        fetch_full_text.delay(article_id)
     return len(ids)
 
 
 @app.task(**RETRY)
 def poll_source(source_id: int) -> str:
-    report = ingest.poll_source(source_id)
+    report = ingest.poll_source(source_id)  # its transaction has committed when this returns
     log.info("polled %s: %s, %d new, %d duplicates", report.url, report.status, report.new,
              report.duplicates)
+    for article_id in report.page_fetches:  # full text (issue 8): never in the poll's critical path
+        fetch_full_text.delay(article_id)
     return report.status
+
+
+@app.task(bind=True, **RETRY)
+def fetch_full_text(self: Task, article_id: int) -> str:
+    """Fetch and store the page of a summary-only article; idempotent (a page done is skipped)."""
+    attempts = get_settings().full_text_attempts
+    outcomes = fulltext.fetch_full_text(article_id, final=self.request.retries + 1 >= attempts)
+    again = [o for o in outcomes if o.status in ("retry", "busy")]
+    if again:
+        delay = max((o.retry_after or 0 for o in again), default=0) or 30 * 2 ** self.request.retries
+        raise self.retry(countdown=min(delay, 3600), max_retries=attempts - 1)
+    return ", ".join(f"{o.status} {o.url}" for o in outcomes) or "nothing to fetch"
 
 
 @app.task(**RETRY)

@@ -7,6 +7,9 @@ the contents, drop the tag), `rename` (selector -> tag), `attributes` (attribute
 elements a selector picks, `drop` the named attributes or `keep` only the named ones, optionally
 only `when` the value matches a regex), `drop_text` (regexes searched in the text of every leaf
 block; a block that matches goes).
+
+`content` (CSS selectors, issue 8) is not a cleaning action: it names the element that holds the
+article on the site's own pages (Sina's `#artibody`), for full-text extraction (worker.core.extract).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Rule:
     # A literal every drop_text match must contain (None: some pattern has none): lets the
     # cleaner skip the per-block pass for articles that cannot match (most of them).
     drop_text_literals: tuple[str, ...] | None = None
+    content: tuple[Selector, ...] = ()  # the article element of the site's pages, first hit wins
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
         if self.match_all or set(self.categories) & set(categories):
@@ -137,6 +141,7 @@ def _rule(data: Any, origin: str) -> Rule:
         attributes=tuple(_attribute_filter(a, where) for a in attributes),
         match_all=match.get("all") is True,
         drop_text_literals=required_literals(_strings(data.get("drop_text"), "drop_text", where)),
+        content=tuple(compile_selector(s, where) for s in _strings(data.get("content"), "content", where)),
     )
 
 

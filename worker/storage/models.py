@@ -80,6 +80,9 @@ class Source(Base):
     paused_reason: Mapped[str | None] = mapped_column(String(256))  # paused or dead: why
     failing_since: Mapped[datetime | None]
     entry_rate_per_day: Mapped[float | None] = mapped_column(Float)
+    # Full text (issue 8; 0003_fulltext): "never", "auto" (summaries only) or "always";
+    # NULL: the deployment's default (FEEDWASH_FULL_TEXT_DEFAULT, "auto").
+    full_text: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (Index("ix_sources_due", "status", "next_poll_at"),)
 
@@ -114,6 +117,9 @@ class Article(Base):
     cluster_id: Mapped[int | None] = mapped_column(
         ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # worker.core.neardup signature
+    # Where the stored content came from when it was not the feed entry or seed itself,
+    # e.g. "page (rule sina-finance)" or "page (readability)"; NULL: the sighting's own content.
+    content_source: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_articles_published", "published_at", "id"),)
 
@@ -259,8 +265,42 @@ class RawPayload(Base):
     size: Mapped[int] = mapped_column(Integer)  # uncompressed
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     fetched_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(8), default="feed", server_default="feed")  # or "page"
 
     __table_args__ = (
         Index("ix_raw_payloads_source", "source_id", "fetched_at"),
         Index("ix_raw_payloads_fetched", "fetched_at"),
+    )
+
+
+class PageFetch(Base):
+    """The full-text fetch of one feed entry's page (issue 8): its state, validators, last error.
+
+    Keyed by the sighting's identity (source, entry_key), which survives the entry's article
+    collapsing onto another one; `article_id` follows the article the entry now belongs to.
+    """
+
+    __tablename__ = "page_fetches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(2048))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16))  # "pending", "done" or "error"
+    reason: Mapped[str | None] = mapped_column(String(256))  # why the page was wanted
+    content_source: Mapped[str | None] = mapped_column(String(64))  # "page (rule x)", ...
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))  # raw_payloads row of the page
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))  # FetchError kind, "not-html", ...
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued_at: Mapped[datetime]
+    fetched_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_key", name="uq_page_fetches_entry"),
+        Index("ix_page_fetches_article", "article_id"),
+        Index("ix_page_fetches_status", "status", "queued_at"),
     )

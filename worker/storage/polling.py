@@ -182,9 +182,10 @@ class ArchivedPayload:
 
 
 def archived_payloads(session: Session, source_id: int) -> list[ArchivedPayload]:
-    """This source's archived bodies, newest first, decompressed."""
+    """This source's archived feed bodies (not its full-text pages), newest first, decompressed."""
     rows = session.execute(
-        select(RawPayload).where(RawPayload.source_id == source_id).order_by(RawPayload.fetched_at.desc())
+        select(RawPayload).where(RawPayload.source_id == source_id, RawPayload.kind == "feed")
+        .order_by(RawPayload.fetched_at.desc())
     ).scalars()
     return [ArchivedPayload(r.sha256, r.url, _decompress(r.compression, r.content),
                             {str(k): str(v) for k, v in r.headers.items()}, r.fetched_at) for r in rows]
