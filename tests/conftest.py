@@ -9,12 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from worker.settings import get_settings
 from worker.storage import db as storage_db
 from worker.storage.migrate import upgrade
 from worker.storage.models import Base
+
+# `make test` must give the same answer on every run: property tests use a fixed seed there.
+# HYPOTHESIS_PROFILE=explore searches fresh examples (keep any failure it finds as an @example).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -7,7 +7,7 @@ elements, comments, unclosed and mis-nested tags.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.active_content import active_content
@@ -78,6 +78,7 @@ def test_output_never_contains_active_content(raw: str) -> None:
 
 @PROPERTY
 @given(HTML)
+@example("<div>alert(1)<td>hello</td></div>")  # a cell outside a table: lxml kept it, HTML5 not
 def test_cleaning_is_idempotent(raw: str) -> None:
     once = clean_html(raw, RULES, base_url="https://news.example/a/1")
     twice = clean_html(once.html, RULES, base_url="https://news.example/a/1")

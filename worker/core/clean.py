@@ -530,9 +530,15 @@ def html5_structure(body: Element) -> None:
     for paragraph in list(body.iter("p")):  # HTML5 ends a <p> at the first block inside it
         if len(paragraph) and next(paragraph.iterdescendants(*_BLOCKS_IN_P), None) is not None:
             paragraph.tag = "div"
+    # HTML5 ignores a cell, row or row group outside any table (keeping its content); lxml keeps
+    # it, and a text rule would then see `<div>x<td>y</td></div>` and `<div>xy</div>` differently.
+    for part in list(body.iter(*_TABLE_PARTS))[::-1]:
+        if next(part.iterancestors("table"), None) is None:
+            drop_tag(part)
     _foster_parent(body)
 
 
+_TABLE_PARTS = ("caption", "thead", "tbody", "tfoot", "tr", "td", "th")
 _TABLE_CHILDREN = {"table": {"caption", "thead", "tbody", "tfoot", "tr"}, "thead": {"tr"},
                    "tbody": {"tr"}, "tfoot": {"tr"}, "tr": {"td", "th"}}
 
