@@ -112,11 +112,17 @@ def test_admin_api_needs_the_bearer_token(sqlite_url: str, admin_on: None) -> No
 def test_admin_manages_sources_and_queues_work(database_url: str, admin_on: None,
                                                redis_broker: redis.Redis, tmp_path: Path) -> None:
     created = client.post("/api/sources", json={"url": "https://a.example/feed.xml",
-                                                "interval_minutes": 30}, headers=AUTH)
+                                                "interval_minutes": 30, "full_text": "always"},
+                          headers=AUTH)
     assert created.status_code == 201
     source = created.json()
     assert source["status"] == "active" and source["interval_minutes"] == 30
+    assert source["full_text"] == "always"
     sid = source["id"]
+    changed = client.patch(f"/api/sources/{sid}", json={"full_text": "never"}, headers=AUTH)
+    assert changed.json()["full_text"] == "never"
+    assert client.patch(f"/api/sources/{sid}", json={"full_text": "sometimes"},
+                        headers=AUTH).status_code == 422
     paused = client.post(f"/api/sources/{sid}/pause", headers=AUTH).json()
     assert paused["status"] == "paused" and ingest.due_source_ids(force=True) == []
     resumed = client.post(f"/api/sources/{sid}/resume", headers=AUTH).json()

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from celery import Celery
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy import update
 
 from worker import ingest
 from worker.settings import get_settings
-from worker.storage import repo
+from worker.storage import pages, polling, repo
 from worker.storage.db import transaction
 from worker.storage.models import Article, Source
 
@@ -52,10 +51,19 @@ def send_task(name: str, args: list[Any]) -> str:
     return str(app.send_task(name, args=args, queue="feedwash").id)
 
 
+FullTextMode = Literal["never", "auto", "always"]
+
+
 class NewSource(BaseModel):
     url: str = Field(min_length=1, max_length=2048, description="Feed URL")
     interval_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
     title: str | None = None
+    full_text: FullTextMode | None = Field(
+        default=None, description="Fetch article pages: never, auto (summaries only) or always")
+
+
+class SourceSettings(BaseModel):
+    full_text: FullTextMode | None = None
 
 
 class SourceOut(BaseModel):
@@ -66,11 +74,13 @@ class SourceOut(BaseModel):
     status: str
     interval_minutes: int
     next_poll_reason: str | None
+    full_text: str | None  # None: the deployment default (FEEDWASH_FULL_TEXT_DEFAULT)
 
     @classmethod
     def of(cls, s: Source) -> SourceOut:
         return cls(id=s.id, kind=s.kind, url=s.url, title=s.title, status=s.status,
-                   interval_minutes=s.interval_minutes, next_poll_reason=s.next_poll_reason)
+                   interval_minutes=s.interval_minutes, next_poll_reason=s.next_poll_reason,
+                   full_text=s.full_text)
 
 
 class Queued(BaseModel):
@@ -98,29 +108,39 @@ def add_source(body: NewSource) -> SourceOut:
     minutes = body.interval_minutes or get_settings().default_interval_minutes
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", body.url, ingest.utcnow(), minutes, body.title)
+        if body.full_text:
+            pages.set_full_text_mode(session, source_id, body.full_text)
     return SourceOut.of(_source_or_404(source_id))
 
 
-def _set_status(source_id: int, new_status: str, reason: str) -> SourceOut:
+@router.patch("/sources/{source_id}", response_model=SourceOut)
+def change_source(source_id: int, body: SourceSettings) -> SourceOut:
+    """Change a source's settings (the same ones as `feedwash feeds set`)."""
     _source_or_404(source_id)
-    values: dict[str, Any] = {"status": new_status, "next_poll_reason": reason}
-    if new_status == "active":
-        values["next_poll_at"] = ingest.utcnow()
-    with transaction() as session:
-        session.execute(update(Source).where(Source.id == source_id).values(**values))
+    if body.full_text:
+        with transaction() as session:
+            pages.set_full_text_mode(session, source_id, body.full_text)
     return SourceOut.of(_source_or_404(source_id))
 
 
 @router.post("/sources/{source_id}/pause", response_model=SourceOut)
 def pause_source(source_id: int) -> SourceOut:
     """Stop polling a source until resumed (its articles stay published)."""
-    return _set_status(source_id, "paused", "paused by operator")
+    with transaction() as session:
+        found = polling.set_paused(session, source_id, "paused by operator")
+    if not found:
+        raise HTTPException(404, f"no source {source_id}")
+    return SourceOut.of(_source_or_404(source_id))
 
 
 @router.post("/sources/{source_id}/resume", response_model=SourceOut)
 def resume_source(source_id: int) -> SourceOut:
-    """Resume a paused source; it is due at once."""
-    return _set_status(source_id, "active", "resumed by operator")
+    """Resume a paused or dead source: due at once, its error count reset (`feeds resume`)."""
+    with transaction() as session:
+        found = polling.resume(session, source_id, ingest.utcnow())
+    if not found:
+        raise HTTPException(404, f"no source {source_id}")
+    return SourceOut.of(_source_or_404(source_id))
 
 
 @router.delete("/sources/{source_id}", status_code=204)
