@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: int = 30
     seed_import_interval_seconds: int = 300
     dispatch_batch_size: int = 100
+    # Reliability (docs/reliability.md). A claimed feed is due again after the lease even if its
+    # poll task was lost (worker killed, broker restarted without persistence).
+    poll_lease_seconds: int = 15 * 60
+    # Redis broker: a message taken by a worker that died (kill -9, power loss) goes back to the
+    # queue after this many seconds. Must exceed the longest task (a poll is bounded by the fetch
+    # deadline + politeness wait, ~90 s by default), else a slow task is delivered twice.
+    broker_visibility_timeout_seconds: int = 3600
+    broker_restore_interval_seconds: int = 10  # how often workers look for such messages
 
     # Scheduling (worker.core.schedule): bounds of the adaptive interval, backoff, giving up.
     min_interval_minutes: int = 10

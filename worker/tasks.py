@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from worker import ingest
@@ -19,19 +20,27 @@ from worker.storage import repo
 from worker.storage.db import transaction
 
 log = logging.getLogger(__name__)
-TRANSIENT = (OperationalError, ConnectionError)
+TRANSIENT = (OperationalError, ConnectionError, BrokerError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 600,
          "retry_jitter": True, "max_retries": 8}
-POLL_LEASE = timedelta(minutes=15)  # a crashed poll's source becomes due again after this
 
 
 @app.task(**RETRY)
 def dispatch_due_sources() -> int:
+    """Claim due feeds (a lease: a crashed or lost poll's source is due again when it expires)
+    and enqueue one poll each. Claims that could not be enqueued (broker gone) are released at
+    once, so a broker outage does not hold sources back for a whole lease."""
     settings = get_settings()
+    lease = timedelta(seconds=settings.poll_lease_seconds)
     with transaction() as session:
-        ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, POLL_LEASE)
-    for source_id in ids:
-        poll_source.delay(source_id)
+        ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, lease)
+    for position, source_id in enumerate(ids):
+        try:
+            poll_source.delay(source_id)
+        except BrokerError:
+            with transaction() as session:
+                repo.release_claims(session, ids[position:], ingest.utcnow())
+            raise
     return len(ids)
 
 

@@ -83,6 +83,15 @@ def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelt
     return ids
 
 
+def release_claims(session: Session, ids: Sequence[int], now: datetime) -> None:
+    """Undo claim_due_feeds for sources whose poll was never enqueued: due again now."""
+    session.execute(
+        update(Source).where(Source.id.in_(list(ids)), Source.lease_until.is_not(None)).values(
+            next_poll_at=now, next_poll_reason="due (enqueue failed, claim released)", lease_until=None
+        )
+    )
+
+
 def known_entries(session: Session, source_id: int, keys: Iterable[str]) -> dict[str, str]:
     """entry_key -> raw_hash for the entries of this source already stored."""
     keys = list(keys)
