@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -242,6 +243,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every sample and the summary here")
     parser.add_argument("--chart", type=Path, help="write a PNG chart here")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` still cleans up (finally)
 
     from sqlalchemy import create_engine, text
 

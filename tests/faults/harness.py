@@ -310,3 +310,58 @@ def seed_post(n: int) -> bytes:
             f"date: Tue, 22 Feb 2022 03:0{n % 10}:31 GMT\n---\n\n<div><p>Seed story number {n}: "
             f"a body long enough to be an article of its own, told in plain words, {n} times over."
             f"</p></div>\n").encode()
+
+
+@dataclass
+class GrowingFeed:
+    """A feed that gains one item per request (a window of the newest `window` items); records
+    every guid it served."""
+
+    name: str
+    delay: float = 0.0
+    window: int = 5
+    served: set[str] = field(default_factory=set)
+    calls: int = 0
+
+    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
+        self.calls += 1
+        newest = self.calls
+        items = [(f"{self.name}-{k}", f"item {k} of {self.name}")
+                 for k in range(newest, max(newest - self.window, 0), -1)]
+        self.served.update(guid for guid, _ in items)
+        time.sleep(self.delay)
+        send(handler, 200, rss(self.name, items))
+
+
+class KeepDue:
+    """Makes every polled feed due again `interval` seconds after its last poll (production
+    intervals are minutes; the scenarios need several rounds in seconds). Claimed sources
+    (lease held) are left alone, so this never hands out a source that is being polled."""
+
+    def __init__(self, database_url: str, interval: float = 0.0) -> None:
+        self.dsn = database_url.replace("postgresql+psycopg", "postgresql")
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.wait(0.3):
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=2) as connection:
+                    connection.execute(
+                        "UPDATE sources SET next_poll_at = last_polled_at + make_interval(secs => %s) "
+                        "WHERE kind = 'feed' AND lease_until IS NULL AND last_polled_at IS NOT NULL "
+                        "AND next_poll_at > last_polled_at + make_interval(secs => %s)",
+                        (self.interval, self.interval))
+            except psycopg.Error:
+                pass  # the server is being restarted
+
+    def __enter__(self) -> KeepDue:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
