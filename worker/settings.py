@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     fetch_total_timeout_seconds: float = 60.0  # the whole fetch, redirects included
     fetch_max_bytes: int = 10 * 1024 * 1024  # decoded body
     fetch_max_redirects: int = 5
+    entry_max_chars: int = 1_000_000  # a feed entry's HTML beyond this is cut before cleaning
+    seed_max_bytes: int = 5 * 1024 * 1024  # a bigger seed file is a recorded error, never read
     allow_private_networks: bool = False  # SSRF guard off: loopback/LAN/link-local feeds allowed
     max_requests_per_host: int = 2  # in flight at once, across all workers
     politeness_wait_seconds: float = 30.0  # longest wait for a per-host slot

@@ -170,9 +170,10 @@ class FeedServer:
     max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
+    host: str = "127.0.0.1"  # any 127.x.y.z: still loopback
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     @contextmanager
     def running(self) -> Iterator[FeedServer]:
@@ -203,7 +204,7 @@ class FeedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd = ThreadingHTTPServer((self.host, 0), Handler)
         httpd.daemon_threads = True
         self.port = httpd.server_address[1]
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)

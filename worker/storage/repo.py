@@ -174,15 +174,24 @@ def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
 
 def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
     entry = article.entry
-    published = entry.published or now
+    published = _not_future(entry.published, now) or now
     return {
         "content_hash": article.content_hash, "title": entry.title, "link": entry.link,
         "author": entry.author, "categories": list(entry.categories),
         "lead_image": entry.lead_image, "html": article.html, "text": article.text,
         "summary": article.summary, "cleaner_version": article.cleaner_version,
         "removed": article.removed, "published_at": published,
-        "updated_at": entry.updated or published,
+        "updated_at": _not_future(entry.updated, now) or published,
     }
+
+
+FUTURE_TOLERANCE = timedelta(days=1)  # clock skew and time zones; beyond it a date is a lie
+
+
+def _not_future(moment: datetime | None, now: datetime) -> datetime | None:
+    """A date claimed to be in the future (year 9999) would pin the article to the top of every
+    output feed for ever: it is treated as missing, i.e. the time it was first seen."""
+    return moment if moment is None or moment <= now + FUTURE_TOLERANCE else None
 
 
 def _insert_article(session: Session, public_id: str, article: CleanArticle, now: datetime) -> int | None:
