@@ -16,6 +16,8 @@ CPU. Prints a JSON summary; optionally writes the samples as JSON and a PNG char
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -65,10 +67,8 @@ def serve(port_queue: Any) -> None:
         protocol_version = "HTTP/1.1"
 
         def handle(self) -> None:
-            try:
+            with contextlib.suppress(ConnectionResetError):  # a worker closed its connection
                 super().handle()
-            except ConnectionResetError:
-                pass  # a worker closed its keep-alive connection
 
         def do_GET(self) -> None:
             try:
@@ -134,7 +134,8 @@ def sample(workers: list[Proc], redis_url: str, lease_seconds: int, started: flo
 
     now = datetime.now(UTC)
     with transaction() as session:
-        outcomes = dict(session.execute(select(FetchLog.outcome, func.count()).group_by(FetchLog.outcome)).all())
+        outcomes = dict(session.execute(
+            select(FetchLog.outcome, func.count()).group_by(FetchLog.outcome)).all())
         articles = session.execute(select(func.count(Article.id))).scalar_one()
         oldest_claim = session.execute(select(func.min(Source.next_poll_at)).where(
             Source.next_poll_reason == "queued for polling")).scalar_one()
@@ -212,7 +213,8 @@ def chart(samples: list[dict[str, Any]], path: Path, title: str) -> None:
 
     minutes = [s["t"] / 60 for s in samples]
     fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    rates = [0.0] + [(b["polls"] - a["polls"]) / ((b["t"] - a["t"]) / 60) for a, b in zip(samples, samples[1:])]
+    rates = [0.0] + [(b["polls"] - a["polls"]) / ((b["t"] - a["t"]) / 60)
+                     for a, b in itertools.pairwise(samples)]
     axes[0].plot(minutes, rates)
     axes[0].set_ylabel("polls per minute")
     axes[1].plot(minutes, [s["queue_lag_s"] for s in samples], label="queue lag (s)")
@@ -231,7 +233,8 @@ def chart(samples: list[dict[str, Any]], path: Path, title: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=int, default=10000)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2)

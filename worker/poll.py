@@ -33,8 +33,8 @@ from worker.core.schedule import (
 )
 from worker.core.types import InputError, ParsedFeed
 from worker.fetch import FetchError, FetchResult, fetch
-from worker.limits import bounded_entry
 from worker.ingest import PollReport, raw_entry_hash, unique_entries, utcnow
+from worker.limits import bounded_entry
 from worker.settings import Settings, get_settings
 from worker.storage import polling, repo
 from worker.storage.db import transaction

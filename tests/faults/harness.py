@@ -19,10 +19,10 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
@@ -43,7 +43,7 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str, every: fl
         try:
             if condition():
                 return
-        except Exception:  # noqa: BLE001 - a server being restarted: try again
+        except Exception:
             pass
         time.sleep(every)
     raise AssertionError(f"not within {seconds} s: {what}")
@@ -134,10 +134,8 @@ class PostgresCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
 
     def destroy(self) -> None:
-        try:
+        with suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -258,10 +256,8 @@ class Proc:
 
     def kill9(self) -> None:
         """kill -9 of the whole process group: the worker and its pool children die at once."""
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:

@@ -5,12 +5,12 @@ timeout) to a fresh worker, which redoes the work; nothing is lost, nothing dupl
 from __future__ import annotations
 
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psycopg
 import pytest
 from celery import Celery
-from http.server import BaseHTTPRequestHandler
 
 from tests.faults import db_checks
 from tests.faults.harness import (

@@ -24,7 +24,7 @@ from tests.faults.harness import (
     feedwash_env,
     wait_for,
 )
-from tests.faults.test_redis_restart import polls_since
+from tests.faults.test_redis_restart import every_source_polled
 from worker import ingest
 from worker.storage import repo
 from worker.storage.db import transaction
@@ -49,8 +49,8 @@ def test_postgres_restart_tasks_retry_nothing_partial(
             wait_for(lambda: all(feed.calls >= 2 for feed in feeds.values()), 30, "polls under way")
             pg_cluster.restart(down_seconds=2)
             back = datetime.now(UTC)
-            wait_for(lambda: set(polls_since(back)) == set(ids), 40, "every source polled after the restart")
-            wait_for(lambda: all(n >= 2 for n in polls_since(back).values()), 30, "polling carries on")
+            wait_for(every_source_polled(back, ids), 40, "every source polled after the restart")
+            wait_for(every_source_polled(back, ids, 2), 30, "polling carries on")
         time.sleep(1)
     for proc in procs:
         proc.stop()

@@ -50,7 +50,7 @@ def test_feeds_served_with_workers_down_and_broker_gone(
     redis_server.kill()
     # A web app started after the broker died serves too (it never connects to it).
     second_port = free_port()
-    procs.append(web_app({**env, "FEEDWASH_BASE_URL": "http://feedwash.test"}, tmp_path / "data", second_port))
+    procs.append(web_app(env, tmp_path / "data", second_port))
 
     for base in (f"http://127.0.0.1:{port}", f"http://127.0.0.1:{second_port}"):
         atom = httpx.get(f"{base}/feeds/all.atom", timeout=10)
