@@ -84,7 +84,8 @@ def test_an_oversized_entry_in_a_poll_is_cut_and_recorded(
     html = "<p>" + "word " * 1000 + "</p>"
     httpserver.expect_request("/f.rss").respond_with_data(
         f"<rss version='2.0'><channel><title>t</title><item><title>big</title><guid>big</guid>"
-        f"<description><![CDATA[{html}]]></description></item></channel></rss>", content_type="application/rss+xml")
+        f"<description><![CDATA[{html}]]></description></item></channel></rss>",
+        content_type="application/rss+xml")
     with transaction() as session:
         source = repo.ensure_source(session, "feed", httpserver.url_for("/f.rss"), ingest.utcnow())
     assert ingest.poll_source(source).new == 1
