@@ -61,19 +61,22 @@ class RedisServer:
     """A private redis-server without persistence: a restart loses every queued message, the
     worst case for the broker."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, password: str | None = None) -> None:
         self.port = free_port()
+        self.password = password
         self.log_path = log_dir / f"redis-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"], stdout=log, stderr=subprocess.STDOUT)
+             "--appendonly", "no", "--daemonize", "no",
+             *(["--requirepass", self.password] if self.password else [])], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for(lambda: _port_open(self.port), 10, f"redis on {self.port}")
 
