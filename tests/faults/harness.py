@@ -76,7 +76,8 @@ class RedisServer:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no",
-             *(["--requirepass", self.password] if self.password else [])], stdout=log, stderr=subprocess.STDOUT)
+             *(["--requirepass", self.password] if self.password else [])],
+            stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for(lambda: _port_open(self.port), 10, f"redis on {self.port}")
 
