@@ -223,6 +223,7 @@ def test_hostile_feeds_are_recorded_errors_within_bounds(sqlite_url: str, hostil
             if path != "/loop-b":
                 repo.ensure_source(session, "feed", hostile_server.url(path), ingest.utcnow())
     run = run_pipeline(["poll"], child_env())
+    print(f"hostile feeds: {run['seconds']} s, peak RSS {run['peak_rss_kb'] / 1024:.0f} MB")  # docs figures
     outcome = {r["url"].removeprefix(hostile_server.url("")): r for r in run["result"]}
     errors = {url.removeprefix(hostile_server.url("")): messages for url, messages in errors_by_url().items()}
 
@@ -359,6 +360,7 @@ def test_hostile_seed_files(sqlite_url: str, tmp_path: Path) -> None:
             huge.write(paragraph)
         huge.write(b"</div>\n")
     run = run_pipeline(["seeds", str(folder)], child_env())
+    print(f"hostile seeds: {run['seconds']} s, peak RSS {run['peak_rss_kb'] / 1024:.0f} MB")  # docs figures
     assert run["peak_rss_kb"] / 1024 < PEAK_RSS_LIMIT_MB, run["peak_rss_kb"]
     errors = {message.split(":", 1)[0]: message for message in run["result"]["errors"]}
     assert set(errors) == {"invalid-yaml.md", "no-front-matter.md", "binary.md", "empty.md", "huge.md"}

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 def test_short_soak(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     completed = subprocess.run(
-        [sys.executable, "benchmarks/soak.py", "--sources", "200", "--minutes", "0.25", "--sample-seconds", "3",
-         "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+        [sys.executable, "benchmarks/soak.py", "--sources", "200", "--minutes", "0.25",
+         "--sample-seconds", "3", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert completed.returncode == 0, completed.stderr[-3000:]
     summary = json.loads(out.read_text())["summary"]
     # 1 in 10 generator feeds fails on purpose; the rest serve 5 items each.

@@ -274,6 +274,13 @@ class Proc:
             except ProcessLookupError:
                 pass
 
+    def children(self) -> list[int]:
+        """The pids of this process's children (a Celery worker's pool processes)."""
+        found: list[int] = []
+        for task in Path(f"/proc/{self.popen.pid}/task").glob("*/children"):
+            found.extend(int(pid) for pid in task.read_text().split())
+        return found
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

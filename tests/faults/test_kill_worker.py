@@ -4,6 +4,8 @@ timeout) to a fresh worker, which redoes the work; nothing is lost, nothing dupl
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -79,6 +81,29 @@ def test_kill_9_mid_poll_is_redone_once(fault_db: str, redis_server: RedisServer
     assert db_checks.sighting_keys() == {(feed_server.url(p), f"id:{guid}") for p, items in feeds.items()
                                          for guid, _ in items}
     assert all(s.lease_until is None for s in db_checks.polled_sources().values())
+    db_checks.assert_consistent()
+
+
+def test_kill_9_of_the_pool_process_is_requeued_at_once(
+    fault_db: str, redis_server: RedisServer, feed_server: FeedServer, procs: list[Proc], tmp_path: Path,
+) -> None:
+    """Only the pool process dies (the OOM killer's usual victim): the worker's main process sees
+    it go and requeues the task at once (task_reject_on_worker_lost); no visibility timeout is
+    involved (left at its one-hour default here)."""
+    items = [(f"item-{i}", f"story {i}") for i in range(3)]
+    feed_server.behaviours["/slow.xml"] = hang_first_request(rss("slow", items))
+    with transaction() as session:
+        repo.ensure_source(session, "feed", feed_server.url("/slow.xml"), ingest.utcnow())
+    worker = celery_worker("worker", feedwash_env(fault_db, redis_server.url(), tmp_path / "data"), tmp_path)
+    procs.append(worker)
+    wait_for(lambda: len(worker.children()) == 1, 30, "the pool process started")
+    client(redis_server.url()).send_task("worker.tasks.dispatch_due_sources")
+    wait_for(lambda: feed_server.requests["/slow.xml"] == 1, 30, "the slow poll under way")
+    os.kill(worker.children()[0], signal.SIGKILL)
+    wait_for(lambda: len(db_checks.polled_sources()) == 1, 30, "the poll redone by a new pool process")
+    assert feed_server.requests["/slow.xml"] == 2
+    assert db_checks.sighting_keys() == {(feed_server.url("/slow.xml"), f"id:{guid}") for guid, _ in items}
+    assert "WorkerLostError" in worker.log()
     db_checks.assert_consistent()
 
 

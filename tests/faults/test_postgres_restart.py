@@ -49,7 +49,9 @@ def test_postgres_restart_tasks_retry_nothing_partial(
             wait_for(lambda: all(feed.calls >= 2 for feed in feeds.values()), 30, "polls under way")
             pg_cluster.restart(down_seconds=2)
             back = datetime.now(UTC)
+            started = time.monotonic()
             wait_for(every_source_polled(back, ids), 40, "every source polled after the restart")
+            print(f"every source polled {time.monotonic() - started:.1f} s after PostgreSQL came back")
             wait_for(every_source_polled(back, ids, 2), 30, "polling carries on")
         time.sleep(1)
     for proc in procs:
