@@ -143,6 +143,9 @@ def sample(workers: list[Proc], redis_url: str, lease_seconds: int, started: flo
             Source.next_poll_reason != "queued for polling", Source.status.in_(("active", "error")),
             Source.kind == "feed")).scalar_one()
         db_bytes = session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        backends = session.execute(text(  # PostgreSQL runs on this machine: read its CPU too
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalars().all()
         tables = dict(session.execute(text(
             "SELECT relname, pg_total_relation_size(relid) FROM pg_catalog.pg_statio_user_tables")).all())
     lag = (now - (oldest_claim - timedelta(seconds=lease_seconds))).total_seconds() if oldest_claim else 0.0
@@ -157,6 +160,7 @@ def sample(workers: list[Proc], redis_url: str, lease_seconds: int, started: flo
         "queue_lag_s": round(max(lag, 0.0), 1),
         "oldest_due_overdue_s": round(max((now - overdue).total_seconds(), 0.0), 1) if overdue else 0.0,
         "db_bytes": db_bytes, "table_bytes": tables, "processes": procs,
+        "postgres_cpu_s": round(sum(rss_and_cpu(pid)[1] for pid in backends), 2),
     }
 
 
@@ -194,6 +198,9 @@ def summarise(samples: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         "cpus": os.cpu_count(), "polls": polls, "polls_per_minute": round(polls / minutes) if minutes else 0,
         "outcomes": last["outcomes"], "articles": last["articles"],
         "worker_cpu_ms_per_poll": round(cpu / polls * 1000, 1) if polls else None,
+        # Backends of this database only; a backend that closed takes its CPU with it (a floor).
+        "postgres_cpu_ms_per_poll": round((last.get("postgres_cpu_s", 0) - first.get("postgres_cpu_s", 0))
+                                          / polls * 1000, 1) if polls else None,
         "max_queue_length": max(s["queue_length"] for s in samples),
         "max_queue_lag_s": max(s["queue_lag_s"] for s in samples),
         "db_bytes_start": first["db_bytes"], "db_bytes_end": last["db_bytes"],
