@@ -112,3 +112,18 @@ def test_a_seed_file_over_the_limit_is_an_error_and_never_read(sqlite_url: str, 
         seed_file = session.execute(select(SeedFile)).scalar_one()
     assert (seed_file.status, seed_file.size) == ("error", 1619)
     assert ingest.import_seeds(folder).unchanged == 1  # not retried until the file changes
+
+
+@pytest.mark.parametrize("reference", ["&#xD800;", "&#xdfff;", "&#55296;", "&#x110000;",
+                                       "&#99999999999999999999;"])
+def test_an_invalid_character_reference_does_not_crash_the_feed_parser(reference: str) -> None:
+    from worker.core.feed import parse_feed
+
+    feed = (f'<rss version="2.0"><channel><title>t{reference}</title><item><title>a</title><guid>a</guid>'
+            f"<description>body {reference} {BODY}</description></item></channel></rss>").encode()
+    parsed = parse_feed(feed, "https://a.example/feed")
+    assert parsed.title == "t\ufffd" and len(parsed.entries) == 1
+
+
+def test_elements_emptied_by_the_sanitiser_are_dropped() -> None:
+    assert clean_html("<p><font><p>words here</p>").html == "<p>words here</p>"
