@@ -59,8 +59,8 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> 
             resolve_relative_uris=False,
             sanitize_html=False,
         )
-    except (UnicodeError, ValueError, OverflowError) as exc:  # feedparser's loose parser, cornered
-        raise InputError(f"{url}: not a feed ({type(exc).__name__}: {exc})") from None
+    except (UnicodeError, ValueError, OverflowError) as error:  # feedparser's loose parser, cornered
+        raise InputError(f"{url}: not a feed ({type(error).__name__}: {error})") from None
     warnings: tuple[str, ...] = document.warnings
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
