@@ -81,7 +81,7 @@ def test_parse_seed_never_crashes(data: bytes) -> None:
 @FUZZ
 @given(_mixed(HTML_TOKENS))
 @example("<p>a</p><embed src=x><p>rest of the article</p>")
-@example("\x08")  # crashed lxml (control character in a text node); fixed in clean.parse_body
+@example("\x08")  # reported as crashing lxml once (docs/reliability.md); stripped in clean.parse_body
 @example("<p><font><p>0")  # was not idempotent (an emptied <p> left by the sanitiser)
 @example("<font>&nbsp;0")
 @example("0<table>x")

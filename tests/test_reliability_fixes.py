@@ -47,7 +47,7 @@ def test_embed_does_not_swallow_the_rest_of_the_article() -> None:
     assert cleaned.removed == {"generic: embed": 1}
 
 
-def test_control_characters_do_not_crash_the_cleaner() -> None:
+def test_control_characters_are_stripped_by_the_cleaner() -> None:
     assert clean_html("\x08").html == ""
     assert clean_html("<p>a\x08b\x00c\x1fd</p>").html == "<p>abcd</p>"
 

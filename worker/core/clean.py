@@ -81,8 +81,8 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     return CleanedHtml(html=safe, text=extract_text(body), removed=dict(removed))
 
 
-# Not allowed in XML: lxml refuses to set a text node holding one (a crash on `\x08`), and a feed
-# writer would emit invalid XML. Found by tests/test_fuzz.py.
+# Not allowed in XML: lxml refuses to set a text node holding one, and a feed writer would emit
+# invalid XML (tests/test_fuzz.py once reported `\x08` crashing here; docs/reliability.md).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
