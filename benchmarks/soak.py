@@ -21,6 +21,7 @@ import itertools
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -252,6 +253,7 @@ def main() -> None:
     parser.add_argument("--sample-seconds", type=float, default=15)
     parser.add_argument("--json", type=Path, help="write every sample and the summary here")
     parser.add_argument("--chart", type=Path, help="write a PNG chart here")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (printed path)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` still cleans up (finally)
 
@@ -314,6 +316,10 @@ def main() -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        if args.keep_logs:
+            print(f"logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
