@@ -25,6 +25,14 @@ app.conf.update(
     task_default_queue="feedwash",
     timezone="UTC",
     broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,  # a restarted broker is waited for, never given up on
+    # Redis has no acks: an unacknowledged message is restored after the visibility timeout
+    # (docs/reliability.md "kill -9"). Ignored by the embedded SQLAlchemy broker.
+    broker_transport_options={
+        "visibility_timeout": settings.broker_visibility_timeout_seconds,
+        "unacked_restore_interval": settings.broker_restore_interval_seconds,
+        "unacked_restore_throttle": 1,
+    },
     beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     beat_schedule={
         "dispatch-due-sources": {

@@ -74,8 +74,12 @@ def import_seed_file(source_id: int, folder: Path, relpath: str, settings: Setti
     path = folder / relpath
     now = utcnow()
     try:
-        data = path.read_bytes()
         stat = path.stat()
+        if stat.st_size > settings.seed_max_bytes:  # parsing and cleaning cost ~20x the file in RAM
+            message = f"{relpath}: too large ({stat.st_size} bytes, limit {settings.seed_max_bytes})"
+            sha = f"size:{stat.st_size}"  # never read; the size and mtime are what is remembered
+            return _record_seed_error(source_id, relpath, message, now, (stat.st_size, stat.st_mtime_ns, sha))
+        data = path.read_bytes()
     except OSError as exc:
         return _record_seed_error(source_id, relpath, f"{relpath}: unreadable: {exc.strerror}", now)
     sha = hashlib.sha256(data).hexdigest()

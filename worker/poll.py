@@ -35,6 +35,7 @@ from worker.core.types import InputError, ParsedFeed
 from worker.fetch import FetchError, FetchResult, fetch
 from worker.fulltext import PageQueue
 from worker.ingest import PollReport, raw_entry_hash, unique_entries, utcnow
+from worker.limits import bounded_entry
 from worker.settings import Settings, get_settings
 from worker.storage import polling, repo
 from worker.storage.db import transaction
@@ -188,6 +189,9 @@ def store_entries(
         if skip_unchanged and known.get(entry.entry_key) == raw:
             unchanged.append(entry.entry_key)
             continue
+        entry, cut = bounded_entry(entry, settings.entry_max_chars)
+        if cut:
+            repo.record_error(session, target.id, target.url, f"{target.url}: {cut}", now)
         article = clean_entry(entry, rules, target.url, settings.short_text_chars)
         stored = repo.store_article(session, target.id, target.url, article, raw, now)
         if stored.article_id is None:  # deleted by an operator: tombstoned, never comes back

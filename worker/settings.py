@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: int = 30
     seed_import_interval_seconds: int = 300
     dispatch_batch_size: int = 100
+    # Reliability (docs/reliability.md). A claimed feed is due again after the lease even if its
+    # poll task was lost (worker killed, broker restarted without persistence).
+    poll_lease_seconds: int = 15 * 60
+    # Redis broker: a message taken by a worker that died (kill -9, power loss) goes back to the
+    # queue after this many seconds. Must exceed the longest task (a poll is bounded by the fetch
+    # deadline + politeness wait, ~90 s by default), else a slow task is delivered twice.
+    broker_visibility_timeout_seconds: int = 3600
+    broker_restore_interval_seconds: int = 10  # how often workers look for such messages
 
     # Scheduling (worker.core.schedule): bounds of the adaptive interval, backoff, giving up.
     min_interval_minutes: int = 10
@@ -49,6 +57,8 @@ class Settings(BaseSettings):
     fetch_total_timeout_seconds: float = 60.0  # the whole fetch, redirects included
     fetch_max_bytes: int = 10 * 1024 * 1024  # decoded body
     fetch_max_redirects: int = 5
+    entry_max_chars: int = 1_000_000  # a feed entry's HTML beyond this is cut before cleaning
+    seed_max_bytes: int = 5 * 1024 * 1024  # a bigger seed file is a recorded error, never read
     allow_private_networks: bool = False  # SSRF guard off: loopback/LAN/link-local feeds allowed
     max_requests_per_host: int = 2  # in flight at once, across all workers
     politeness_wait_seconds: float = 30.0  # longest wait for a per-host slot

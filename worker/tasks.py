@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery import Task
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from worker import fulltext, ingest, websub
@@ -21,20 +22,28 @@ from worker.storage import repo
 from worker.storage.db import transaction
 
 log = logging.getLogger(__name__)
-TRANSIENT = (OperationalError, ConnectionError)
+TRANSIENT = (OperationalError, ConnectionError, BrokerError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 600,
          "retry_jitter": True, "max_retries": 8}
-POLL_LEASE = timedelta(minutes=15)  # a crashed poll's source becomes due again after this
 PAGE_TASK_LOST_AFTER = timedelta(hours=2)  # longer than a fetch_full_text task's retries take
 
 
 @app.task(**RETRY)
 def dispatch_due_sources() -> int:
+    """Claim due feeds (a lease: a crashed or lost poll's source is due again when it expires)
+    and enqueue one poll each. Claims that could not be enqueued (broker gone) are released at
+    once, so a broker outage does not hold sources back for a whole lease."""
     settings = get_settings()
+    lease = timedelta(seconds=settings.poll_lease_seconds)
     with transaction() as session:
-        ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, POLL_LEASE)
-    for source_id in ids:
-        poll_source.delay(source_id)
+        ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, lease)
+    for position, source_id in enumerate(ids):
+        try:
+            poll_source.delay(source_id)
+        except BrokerError:
+            with transaction() as session:
+                repo.release_claims(session, ids[position:], ingest.utcnow())
+            raise
     # Full-text pages whose task was lost (a broker restart between commit and enqueue).
     for article_id in fulltext.pending_page_article_ids(ingest.utcnow() - PAGE_TASK_LOST_AFTER):
         fetch_full_text.delay(article_id)

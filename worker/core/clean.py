@@ -53,6 +53,9 @@ ACTIVE_TAGS = ("script", "style", "noscript", "template", "form", "input", "butt
                "textarea", "object", "embed", "applet", "frame", "frameset", "meta", "link", "base",
                "svg", "math", "canvas", "dialog", "title", "head", "noembed", "noframes", "xmp",
                "plaintext", "param", "portal", "audio", "video", "source", "track")
+# HTML5 void elements libxml2's HTML 4 parser does not know: it nests everything after one inside
+# it, so removing it whole would drop the rest of the article. Their tag goes, the "children" stay.
+HTML5_VOID_UNKNOWN_TO_LIBXML2 = ("embed", "keygen", "source", "track", "param")
 VIDEO_HOSTS = frozenset({
     "youtube.com", "www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com",
     "player.bilibili.com", "v.qq.com", "www.dailymotion.com", "player.youku.com",
@@ -354,6 +357,7 @@ def remove_active_content(body: Element, removed: Removals) -> None:
     styles, templates) must not take part in text matching."""
     for element in body.iter(*ACTIVE_TAGS):
         removed.add(f"generic: {element.tag}", element)
+    etree.strip_tags(body, *HTML5_VOID_UNKNOWN_TO_LIBXML2)
     etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
 
 

@@ -11,6 +11,7 @@ time and do not remove what this product must remove. worker.core.clean does bot
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 from urllib.parse import urljoin
 
@@ -26,6 +27,23 @@ feedparser.RESOLVE_RELATIVE_URIS = 0
 feedparser.SANITIZE_HTML = 0
 
 
+# A numeric character reference to a surrogate or past U+10FFFF (`&#xD800;`) crashed
+# feedparser's loose parser (chr()/encode errors) and with it the whole poll. Found by
+# tests/test_fuzz.py. Such references become U+FFFD; the rest of the feed is kept.
+_CHARREF = re.compile(r"&#([xX][0-9a-fA-F]+|[0-9]+);")
+
+
+def _valid_charrefs(text: str) -> str:
+    if "&#" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        digits = match.group(1)
+        code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+        return match.group(0) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "&#xFFFD;"
+    return _CHARREF.sub(replace, text)
+
+
 def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from `url`. A readable feed with errors keeps its entries."""
     headers = {name.lower(): value for name, value in (headers or {}).items()}
@@ -34,12 +52,15 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> 
     document = decode_document(data, headers.get("content-type"))
     if looks_like_json(document.text):
         return parse_json_feed(document.text, url, document.warnings)
-    parsed = feedparser.parse(
-        xml_for_parser(document.text),
-        response_headers=_parser_headers(headers),
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            xml_for_parser(_valid_charrefs(document.text)),
+            response_headers=_parser_headers(headers),
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (UnicodeError, ValueError, OverflowError) as error:  # feedparser's loose parser, cornered
+        raise InputError(f"{url}: not a feed ({type(error).__name__}: {error})") from None
     warnings: tuple[str, ...] = document.warnings
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")

@@ -12,7 +12,7 @@ from worker.core.fingerprint import content_hash
 from worker.core.rules import Rule, matching_rules
 from worker.core.text import summarize
 from worker.core.types import CleanArticle, CleanedHtml, ParsedEntry
-from worker.core.urls import strip_tracking
+from worker.core.urls import strip_tracking, web_url
 
 
 def clean_entry(
@@ -23,9 +23,11 @@ def clean_entry(
 ) -> CleanArticle:
     applicable = matching_rules(rules, (entry.link, source_url, entry.base_url), entry.categories)
     cleaned = clean_html(entry.html, applicable, entry.base_url or entry.link)
-    link = strip_tracking(entry.link) if entry.link else None
-    if link != entry.link:
-        entry = replace(entry, link=link)
+    link = web_url(entry.link)
+    link = strip_tracking(link) if link else None
+    declared_image = web_url(entry.lead_image)
+    if (link, declared_image) != (entry.link, entry.lead_image):
+        entry = replace(entry, link=link, lead_image=declared_image)
     return CleanArticle(
         entry=entry,
         html=cleaned.html,

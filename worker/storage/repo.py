@@ -89,6 +89,15 @@ def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelt
     return ids
 
 
+def release_claims(session: Session, ids: Sequence[int], now: datetime) -> None:
+    """Undo claim_due_feeds for sources whose poll was never enqueued: due again now."""
+    session.execute(
+        update(Source).where(Source.id.in_(list(ids)), Source.lease_until.is_not(None)).values(
+            next_poll_at=now, next_poll_reason="due (enqueue failed, claim released)", lease_until=None
+        )
+    )
+
+
 def known_entries(session: Session, source_id: int, keys: Iterable[str]) -> dict[str, str]:
     """entry_key -> raw_hash for the entries of this source already stored."""
     keys = list(keys)
@@ -188,7 +197,7 @@ def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
 
 def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
     entry = article.entry
-    published = entry.published or now
+    published = _not_future(entry.published, now) or now
     return {
         "content_hash": article.content_hash, "title": entry.title, "link": entry.link,
         "author": entry.author, "categories": list(entry.categories),
@@ -197,8 +206,17 @@ def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
         "removed": article.removed, "language": article.language,
         "reading_length": article.reading_length, "provenance": article.provenance,
         "raw_html": entry.html, "raw_base_url": entry.base_url, "published_at": published,
-        "updated_at": entry.updated or published,
+        "updated_at": _not_future(entry.updated, now) or published,
     }
+
+
+FUTURE_TOLERANCE = timedelta(days=1)  # clock skew and time zones; beyond it a date is a lie
+
+
+def _not_future(moment: datetime | None, now: datetime) -> datetime | None:
+    """A date claimed to be in the future (year 9999) would pin the article to the top of every
+    output feed for ever: it is treated as missing, i.e. the time it was first seen."""
+    return moment if moment is None or moment <= now + FUTURE_TOLERANCE else None
 
 
 def _insert_article(
