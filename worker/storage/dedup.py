@@ -305,8 +305,10 @@ def _settle_cluster(session: Session, cluster_id: int, representative: str, now:
     order: list[Any] = [Article.published_at, Article.id]
     if representative == "longest":
         order = [func.length(Article.text).desc(), *order]
+    # The first two are all it takes (the representative, and whether the cluster still is one):
+    # a story reprinted thousands of times must not cost thousands of rows per new reprint.
     members = session.execute(
-        select(Article.id).where(Article.cluster_id == cluster_id).order_by(*order)
+        select(Article.id).where(Article.cluster_id == cluster_id).order_by(*order).limit(2)
     ).scalars().all()
     if len(members) < 2:
         session.execute(update(Article).where(Article.cluster_id == cluster_id).values(cluster_id=None))
