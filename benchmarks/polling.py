@@ -8,7 +8,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432), adds the sources, then measures t
   304 path: every feed answers 304 to the stored ETag (fetch, bookkeeping, fetch_log row).
 Each worker process claims batches of due sources with repo.claim_due_feeds (the dispatcher's
 lease query) and runs ingest.poll_source on them. Reports polls per minute (wall clock), worker
-CPU per poll and peak RSS per worker. Not a test: figures go to docs/benchmarks-polling.md.
+CPU per poll and peak RSS per worker. Not a test: figures go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
