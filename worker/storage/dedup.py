@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Integer, LargeBinary, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -224,13 +224,25 @@ def index_article(
         return None
     _lock_bands(session, fingerprint.bands)
     matches = _near_duplicates(session, article_id, fingerprint, policy)
-    session.execute(insert_for(session, ArticleBand).values([
+    session.execute(_band_insert(session), [
         {"band": band, "hash": value, "article_id": article_id}
         for band, value in enumerate(fingerprint.bands)
-    ]).on_conflict_do_nothing())
+    ])
     if not matches:
         return None
     return _join_cluster(session, article_id, matches, policy, now)
+
+
+_BAND_INSERTS: dict[str, Any] = {}
+
+
+def _band_insert(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for article_bands, built once per dialect and run as
+    executemany: building a 32-row VALUES statement per article cost ten times the insert."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _BAND_INSERTS:
+        _BAND_INSERTS[dialect] = insert_for(session, ArticleBand.__table__).on_conflict_do_nothing()
+    return _BAND_INSERTS[dialect]
 
 
 def _lock_bands(session: Session, bands: Sequence[int]) -> None:
@@ -253,19 +265,23 @@ def _lock_bands(session: Session, bands: Sequence[int]) -> None:
         log.warning("near-duplicate lock: deadlock with another writer, indexing without the lock")
 
 
+# Built once: composing this 32-way OR with the ORM on every article cost more than running it
+# (docs/benchmarks.md, ingest profile). Band numbers are literals, the hashes bound parameters;
+# the (band, hash, article_id) key answers each branch from the index.
+_CANDIDATES = text(
+    "SELECT a.id, a.cluster_id, a.minhash FROM articles AS a WHERE a.id IN ("
+    " SELECT DISTINCT b.article_id FROM article_bands AS b WHERE "
+    + " OR ".join(f"(b.band = {band} AND b.hash = :h{band})" for band in range(neardup.NUM_BANDS))
+    + " LIMIT :limit) AND a.id != :article_id"
+).columns(id=Integer, cluster_id=Integer, minhash=LargeBinary)
+
+
 def _near_duplicates(
     session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy
 ) -> list[tuple[int, int | None]]:
     """(article id, cluster id) of stored articles whose estimated similarity passes."""
-    band_match = or_(*(
-        and_(ArticleBand.band == band, ArticleBand.hash == value)
-        for band, value in enumerate(fingerprint.bands)
-    ))
-    candidate_ids = select(ArticleBand.article_id).where(band_match).distinct().limit(MAX_CANDIDATES)
-    rows = session.execute(
-        select(Article.id, Article.cluster_id, Article.minhash)
-        .where(Article.id.in_(candidate_ids), Article.id != article_id)
-    ).all()
+    params: dict[str, Any] = {f"h{band}": value for band, value in enumerate(fingerprint.bands)}
+    rows = session.execute(_CANDIDATES, {**params, "article_id": article_id, "limit": MAX_CANDIDATES}).all()
     return [
         (int(row_id), cluster_id) for row_id, cluster_id, packed in rows
         if neardup.are_near_duplicates(neardup.unpack(packed), fingerprint.sketch, policy.near)
