@@ -51,9 +51,12 @@ class PageQueue:
         self.mode = pages.full_text_mode(session, source_id, settings.full_text_default)
         self.article_ids: list[int] = []
 
-    def consider(self, entry: ParsedEntry, article: CleanArticle, article_id: int, now: datetime) -> None:
-        # The feed's own content may just have been stored over earlier page content.
-        pages.forget_page_content(self.session, article_id, article.content_hash)
+    def consider(
+        self, entry: ParsedEntry, article: CleanArticle, article_id: int, now: datetime,
+        *, fresh: bool = False,
+    ) -> None:
+        if not fresh:  # the feed's own content may just have been stored over earlier page content
+            pages.forget_page_content(self.session, article_id, article.content_hash)
         decision = decide_full_text(self.mode, article.text, article.entry.link, self.min_chars)
         if not decision.fetch or not article.entry.link:
             return

@@ -199,7 +199,7 @@ def store_entries(
         if not skip_unchanged and not stored.created:  # reprocessing: the new cleaning wins
             polling.refresh_article(session, stored.article_id, article.html, article.text,
                                     article.summary, article.cleaner_version, article.removed)
-        page_queue.consider(entry, article, stored.article_id, now)
+        page_queue.consider(entry, article, stored.article_id, now, fresh=stored.created)
         report.new += stored.created
         report.duplicates += not stored.created
     report.page_fetches.extend(page_queue.article_ids)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -28,12 +28,12 @@ from worker.core.types import CleanArticle
 from worker.settings import Settings, get_settings
 from worker.storage.models import (
     Article,
-    ArticleBand,
     ArticleVersion,
     Cluster,
     Sighting,
     Tombstone,
 )
+from worker.storage.statements import CANDIDATES, statements
 from worker.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,9 @@ def _entry_detail(source_id: int, entry_key: str) -> str:
 def is_tombstoned(
     session: Session, content_hash: str, source_id: int, entry_key: str, canonical: str | None
 ) -> bool:
-    keys = [("content_hash", content_hash), ("entry", _key(_entry_detail(source_id, entry_key)))]
-    if canonical:
-        keys.append(("canonical_url", _key(canonical)))
-    query = select(Tombstone.id).where(
-        or_(*(and_(Tombstone.kind == kind, Tombstone.key == key) for kind, key in keys))
-    ).limit(1)
-    return session.execute(query).first() is not None
+    params = {"content_hash": content_hash, "entry_key": _key(_entry_detail(source_id, entry_key)),
+              "canonical_key": _key(canonical) if canonical else None}
+    return session.execute(statements(session).tombstoned, params).first() is not None
 
 
 def delete_article(session: Session, article_id: int, now: datetime) -> bool:
@@ -131,6 +127,12 @@ def delete_article(session: Session, article_id: int, now: datetime) -> bool:
 
 # ---- canonical URL ---------------------------------------------------------------------------
 
+_BY_CANONICAL_URL = (
+    select(Article.__table__.c.id, Article.__table__.c.minhash, Article.__table__.c.title)
+    .where(Article.__table__.c.canonical_url == bindparam("canonical"))
+    .order_by(Article.__table__.c.id).limit(20)
+)
+
 def article_by_canonical_url(
     session: Session, canonical: str | None, fingerprint: Fingerprint, title: str
 ) -> int | None:
@@ -141,10 +143,7 @@ def article_by_canonical_url(
     to compare, the titles are the same)."""
     if not canonical:
         return None
-    rows = session.execute(
-        select(Article.id, Article.minhash, Article.title)
-        .where(Article.canonical_url == canonical).order_by(Article.id).limit(20)
-    ).all()
+    rows = session.execute(_BY_CANONICAL_URL, {"canonical": canonical}).all()
     for article_id, packed, stored_title in rows:
         stored = neardup.unpack(packed).signature
         related = neardup.similarity(stored, fingerprint.sketch.signature) >= CANONICAL_MIN_SIMILARITY
@@ -156,8 +155,9 @@ def article_by_canonical_url(
 # ---- versions --------------------------------------------------------------------------------
 
 def record_first_version(session: Session, article_id: int, content_hash: str, now: datetime) -> None:
-    session.add(ArticleVersion(article_id=article_id, version=1, content_hash=content_hash,
-                               diff_ratio=None, bumped=True, reason="new", created_at=now))
+    session.execute(statements(session).insert_first_version, {
+        "article_id": article_id, "version": 1, "content_hash": content_hash, "diff_ratio": None,
+        "bumped": True, "reason": "new", "created_at": now})
 
 
 @dataclass(frozen=True)
@@ -213,36 +213,28 @@ def old_text_of(session: Session, article_id: int) -> tuple[str, datetime]:
 # ---- near duplicates -------------------------------------------------------------------------
 
 def index_article(
-    session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy, now: datetime
+    session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy, now: datetime,
+    *, fresh: bool = False,
 ) -> int | None:
     """Store the article's bands and put it in the cluster of its near duplicates (if any).
-    Returns its cluster id."""
-    session.execute(update(Article).where(Article.id == article_id).values(
-        minhash=neardup.pack(fingerprint.sketch)))
-    session.execute(delete(ArticleBand).where(ArticleBand.article_id == article_id))
+    Returns its cluster id. `fresh`: the row was just inserted with its MinHash and has no
+    bands yet, so there is nothing to overwrite."""
+    sql = statements(session)
+    if not fresh:
+        packed = neardup.pack(fingerprint.sketch)
+        session.execute(sql.set_minhash, {"article_id": article_id, "minhash": packed})
+        session.execute(sql.delete_bands, {"article_id": article_id})
     if not fingerprint.bands:
         return None
     _lock_bands(session, fingerprint.bands)
     matches = _near_duplicates(session, article_id, fingerprint, policy)
-    session.execute(_band_insert(session), [
+    session.execute(sql.insert_band, [
         {"band": band, "hash": value, "article_id": article_id}
         for band, value in enumerate(fingerprint.bands)
     ])
     if not matches:
         return None
     return _join_cluster(session, article_id, matches, policy, now)
-
-
-_BAND_INSERTS: dict[str, Any] = {}
-
-
-def _band_insert(session: Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for article_bands, built once per dialect and run as
-    executemany: building a 32-row VALUES statement per article cost ten times the insert."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _BAND_INSERTS:
-        _BAND_INSERTS[dialect] = insert_for(session, ArticleBand.__table__).on_conflict_do_nothing()
-    return _BAND_INSERTS[dialect]
 
 
 def _lock_bands(session: Session, bands: Sequence[int]) -> None:
@@ -265,23 +257,12 @@ def _lock_bands(session: Session, bands: Sequence[int]) -> None:
         log.warning("near-duplicate lock: deadlock with another writer, indexing without the lock")
 
 
-# Built once: composing this 32-way OR with the ORM on every article cost more than running it
-# (docs/benchmarks.md, ingest profile). Band numbers are literals, the hashes bound parameters;
-# the (band, hash, article_id) key answers each branch from the index.
-_CANDIDATES = text(
-    "SELECT a.id, a.cluster_id, a.minhash FROM articles AS a WHERE a.id IN ("
-    " SELECT DISTINCT b.article_id FROM article_bands AS b WHERE "
-    + " OR ".join(f"(b.band = {band} AND b.hash = :h{band})" for band in range(neardup.NUM_BANDS))
-    + " LIMIT :limit) AND a.id != :article_id"
-).columns(id=Integer, cluster_id=Integer, minhash=LargeBinary)
-
-
 def _near_duplicates(
     session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy
 ) -> list[tuple[int, int | None]]:
     """(article id, cluster id) of stored articles whose estimated similarity passes."""
     params: dict[str, Any] = {f"h{band}": value for band, value in enumerate(fingerprint.bands)}
-    rows = session.execute(_CANDIDATES, {**params, "article_id": article_id, "limit": MAX_CANDIDATES}).all()
+    rows = session.execute(CANDIDATES, {**params, "article_id": article_id, "limit": MAX_CANDIDATES}).all()
     return [
         (int(row_id), cluster_id) for row_id, cluster_id, packed in rows
         if neardup.are_near_duplicates(neardup.unpack(packed), fingerprint.sketch, policy.near)

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from worker.core import neardup
 from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup
 from worker.storage.models import Article, IngestError, SeedFile, Sighting, Source
+from worker.storage.statements import statements
 from worker.storage.upsert import insert_for
 
 
@@ -149,13 +151,12 @@ def store_article(
     """
     entry = article.entry
     policy = dedup.DedupPolicy.from_settings()
+    sql = statements(session)
     canonical = canonical_url(entry)
     if dedup.is_tombstoned(session, article.content_hash, source_id, entry.entry_key, canonical):
         return Stored(article_id=None, created=False, outcome="tombstoned")
     previous = session.execute(
-        select(Sighting.article_id).where(
-            Sighting.source_id == source_id, Sighting.entry_key == entry.entry_key
-        )
+        sql.sighting_article, {"source_id": source_id, "entry_key": entry.entry_key}
     ).scalar_one_or_none()
     article_id = _article_id_by_hash(session, article.content_hash)
     fingerprint = dedup.fingerprint_for(article, policy)
@@ -166,33 +167,30 @@ def store_article(
         _update_article(session, previous, article, canonical, fingerprint, policy, now)
         article_id, outcome = previous, "updated"
     elif article_id is None:
+        minhash = neardup.pack(fingerprint.sketch)
         article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article,
-                                     canonical, now)
+                                     canonical, now, minhash)
         if article_id is None:  # lost a race, or the public id is taken by an older article
             article_id = _article_id_by_hash(session, article.content_hash) or _insert_article(
                 session, public_id_for(source_url, entry.entry_key + article.content_hash),
-                article, canonical, now)
+                article, canonical, now, minhash)
             if article_id is None:
                 raise RuntimeError(f"could not store article {article.content_hash}")
         else:
             outcome = "new"
             dedup.record_first_version(session, article_id, article.content_hash, now)
-            cluster_id = dedup.index_article(session, article_id, fingerprint, policy, now)
-    sighting = insert_for(session, Sighting).values(
-        article_id=article_id, source_id=source_id, entry_key=entry.entry_key, url=entry.link,
-        raw_hash=raw_hash, first_seen_at=now, last_seen_at=now,
-    )
-    session.execute(sighting.on_conflict_do_update(
-        index_elements=["source_id", "entry_key"],
-        set_={"article_id": article_id, "url": entry.link, "raw_hash": raw_hash, "last_seen_at": now},
-    ))
+            cluster_id = dedup.index_article(session, article_id, fingerprint, policy, now, fresh=True)
+    session.execute(sql.upsert_sighting, {
+        "article_id": article_id, "source_id": source_id, "entry_key": entry.entry_key,
+        "url": entry.link, "raw_hash": raw_hash, "first_seen_at": now, "last_seen_at": now,
+    })
     return Stored(article_id=article_id, created=outcome == "new", outcome=outcome,
                   cluster_id=cluster_id)
 
 
 def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
-    query = select(Article.id).where(Article.content_hash == content_hash)
-    return session.execute(query).scalar_one_or_none()
+    found = session.execute(statements(session).article_by_hash, {"content_hash": content_hash})
+    return found.scalar_one_or_none()
 
 
 def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
@@ -220,12 +218,12 @@ def _not_future(moment: datetime | None, now: datetime) -> datetime | None:
 
 
 def _insert_article(
-    session: Session, public_id: str, article: CleanArticle, canonical: str | None, now: datetime
+    session: Session, public_id: str, article: CleanArticle, canonical: str | None, now: datetime,
+    minhash: bytes | None = None,
 ) -> int | None:
-    stmt = insert_for(session, Article).values(
-        public_id=public_id, created_at=now, canonical_url=canonical, **_article_values(article, now)
-    )
-    return session.execute(stmt.on_conflict_do_nothing().returning(Article.id)).scalar_one_or_none()
+    values = {"public_id": public_id, "created_at": now, "canonical_url": canonical, "minhash": minhash,
+              "cluster_id": None, "content_source": None, **_article_values(article, now)}
+    return session.execute(statements(session).insert_article, values).scalar_one_or_none()
 
 
 def _update_article(

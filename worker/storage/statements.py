@@ -1,0 +1,89 @@
+"""Prebuilt Core statements for the per-article write path (store_article and dedup).
+
+Every article a poll stores used to compose ~10 ORM statements from scratch: `.values(**row)`,
+`or_(and_(...))` and ORM compile state cost SQLAlchemy more than SQLite spent running them
+(docs/benchmarks.md, ingest profile). Here each statement is built once per dialect, over the
+tables rather than the mapped classes, with bound parameters only, so an execution is a cache
+hit on an already compiled statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Integer, LargeBinary, String, Table, bindparam, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from worker.core import neardup
+from worker.storage.models import Article, ArticleBand, ArticleVersion, Sighting, Tombstone
+from worker.storage.upsert import insert_for
+
+ARTICLES = cast(Table, Article.__table__)
+BANDS = cast(Table, ArticleBand.__table__)
+SIGHTINGS = cast(Table, Sighting.__table__)
+TOMBSTONES = cast(Table, Tombstone.__table__)
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The hot path's statements for one dialect."""
+
+    tombstoned: Any  # :content_hash, :entry_key, :canonical_key -> a row if any is tombstoned
+    sighting_article: Any  # :source_id, :entry_key -> article id of this source's entry
+    article_by_hash: Any  # :content_hash -> article id
+    insert_article: Any  # ON CONFLICT DO NOTHING RETURNING id
+    insert_first_version: Any
+    set_minhash: Any  # :article_id, :minhash
+    delete_bands: Any  # :article_id
+    insert_band: Any  # executemany of {band, hash, article_id}
+    upsert_sighting: Any
+
+
+_BY_DIALECT: dict[str, Statements] = {}
+
+
+def statements(session: Session) -> Statements:
+    dialect = session.get_bind().dialect.name
+    found = _BY_DIALECT.get(dialect)
+    if found is None:
+        found = _BY_DIALECT[dialect] = _build(session)
+    return found
+
+
+def _build(session: Session) -> Statements:
+    stones = TOMBSTONES.c
+    tombstoned = select(stones.id).where(
+        ((stones.kind == "content_hash") & (stones.key == bindparam("content_hash", type_=String)))
+        | ((stones.kind == "entry") & (stones.key == bindparam("entry_key", type_=String)))
+        | ((stones.kind == "canonical_url") & (stones.key == bindparam("canonical_key", type_=String)))
+    ).limit(1)
+    sighting = insert_for(session, SIGHTINGS)
+    return Statements(
+        tombstoned=tombstoned,
+        sighting_article=select(SIGHTINGS.c.article_id).where(
+            SIGHTINGS.c.source_id == bindparam("source_id"),
+            SIGHTINGS.c.entry_key == bindparam("entry_key")),
+        article_by_hash=select(ARTICLES.c.id).where(ARTICLES.c.content_hash == bindparam("content_hash")),
+        insert_article=insert_for(session, ARTICLES).on_conflict_do_nothing().returning(ARTICLES.c.id),
+        insert_first_version=insert_for(session, ArticleVersion.__table__),
+        set_minhash=update(ARTICLES).where(ARTICLES.c.id == bindparam("article_id")).values(
+            minhash=bindparam("minhash", type_=LargeBinary)),
+        delete_bands=delete(BANDS).where(BANDS.c.article_id == bindparam("article_id")),
+        insert_band=insert_for(session, BANDS).on_conflict_do_nothing(),
+        upsert_sighting=sighting.on_conflict_do_update(
+            index_elements=["source_id", "entry_key"],
+            set_={name: sighting.excluded[name]
+                  for name in ("article_id", "url", "raw_hash", "last_seen_at")},
+        ),
+    )
+
+
+# The near-duplicate candidates of one signature: band numbers are literals, the hashes bound
+# parameters; the (band, hash, article_id) key answers each branch from the index.
+CANDIDATES = text(
+    "SELECT a.id, a.cluster_id, a.minhash FROM articles AS a WHERE a.id IN ("
+    " SELECT DISTINCT b.article_id FROM article_bands AS b WHERE "
+    + " OR ".join(f"(b.band = {band} AND b.hash = :h{band})" for band in range(neardup.NUM_BANDS))
+    + " LIMIT :limit) AND a.id != :article_id"
+).columns(id=Integer, cluster_id=Integer, minhash=LargeBinary)
