@@ -179,6 +179,25 @@ def test_longest_representative_is_configurable(database_url: str, monkeypatch: 
         assert session.get(Cluster, longer.cluster_id).representative_id == longer.article_id  # type: ignore[union-attr]
 
 
+def test_a_member_joining_a_cluster_displaces_its_representative_only_when_it_ranks_first(
+    database_url: str,
+) -> None:
+    first = _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS), published=T0))
+    later = _store("http://b.test/feed", _article(
+        "id:2", "GDP 2", _html([*PARAGRAPHS[:4], "（本报记者）"]), published=T0 + timedelta(hours=2)))
+    earlier = _store("http://c.test/feed", _article(
+        "id:3", "GDP 3", _html([*PARAGRAPHS[:4], "（新华社）"]), published=T0 - timedelta(hours=1)))
+    last = _store("http://d.test/feed", _article(
+        "id:4", "GDP 4", _html([*PARAGRAPHS[:4], "（央视新闻）"]), published=T0 + timedelta(hours=5)))
+    assert first.cluster_id is None
+    assert later.cluster_id == earlier.cluster_id == last.cluster_id is not None
+    with transaction() as session:
+        cluster = session.get(Cluster, last.cluster_id)
+        assert cluster is not None and cluster.representative_id == earlier.article_id
+        members = session.execute(select(Article.id).where(Article.cluster_id == cluster.id)).scalars()
+        assert sorted(members) == sorted(s.article_id for s in (first, later, earlier, last))
+
+
 def test_concurrent_near_duplicates_end_in_one_cluster(database_url: str) -> None:
     with transaction() as session:  # sources first, so the threads only race on articles
         for url in ("http://a.test/feed", "http://b.test/feed"):

@@ -289,8 +289,40 @@ def _join_cluster(
         others = clusters[1:]
         session.execute(update(Article).where(Article.cluster_id.in_(others)).values(cluster_id=target))
         session.execute(delete(Cluster).where(Cluster.id.in_(others)))
-    _settle_cluster(session, target, policy.representative, now)
+    if len(clusters) != 1 or not _challenge_representative(session, target, members, policy, now):
+        _settle_cluster(session, target, policy.representative, now)
     return target
+
+
+def _challenge_representative(
+    session: Session, cluster_id: int, newcomers: Sequence[int], policy: DedupPolicy, now: datetime
+) -> bool:
+    """Members joining one existing cluster: only they can displace its representative, so
+    compare them with it instead of re-ranking the whole cluster (which sorted every member of
+    a story reprinted thousands of times, on every reprint). False: no representative to
+    compare with, settle the cluster instead."""
+    current = session.execute(
+        select(Cluster.representative_id).where(Cluster.id == cluster_id)).scalar_one_or_none()
+    if current is None:
+        return False
+    rows = session.execute(
+        select(Article.id, Article.published_at, func.length(Article.text))
+        .where(Article.id.in_([current, *newcomers]))
+    ).all()
+    if not any(row[0] == current for row in rows):
+        return False
+
+    def rank(row: Any) -> tuple[Any, ...]:
+        article_id, published_at, length = row
+        order = (published_at, article_id)
+        return (-(length or 0), *order) if policy.representative == "longest" else order
+
+    best = min(rows, key=rank)[0]
+    values: dict[str, Any] = {"updated_at": now}
+    if best != current:
+        values["representative_id"] = best
+    session.execute(update(Cluster).where(Cluster.id == cluster_id).values(**values))
+    return True
 
 
 def settle_clusters(session: Session, cluster_ids: Sequence[int], now: datetime) -> None:
