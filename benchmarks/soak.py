@@ -21,6 +21,7 @@ import itertools
 import json
 import multiprocessing as mp
 import os
+import random
 import shutil
 import signal
 import sys
@@ -36,7 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.faults.harness import (  # noqa: E402 - after the path tweak
+from benchmarks.ingest_text import sentence  # noqa: E402 - after the path tweak
+from tests.faults.harness import (  # noqa: E402
     Proc,
     RedisServer,
     celery_beat,
@@ -44,9 +46,21 @@ from tests.faults.harness import (  # noqa: E402 - after the path tweak
     feedwash_env,
 )
 
-PARAGRAPH = ("<p style='text-indent:2em'>\u3000\u3000北京市多措并举推动消费帮扶工作取得新成效，"
-             "The quick brown fox jumps over the lazy dog near the river bank. </p>")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+WIRE_EVERY = 20  # one story in 20 is a wire story that every feed posting that minute reprints
+
+
+def story_html(n: int, k: int) -> str:
+    """Story k of feed n: its own text (the same on every fetch), ~1 KB of Chinese/English news
+    HTML with an inline style and a script. One story in WIRE_EVERY is wire copy: the text of
+    wire story k, shared by every feed that carries it, under the feed's own intro line; those
+    reprints are near duplicates and form clusters, as agency copy does."""
+    wire = (n + k) % WIRE_EVERY == 0
+    rng = random.Random(f"wire-{k}" if wire else f"story-{n}-{k}")
+    paragraphs = "".join(
+        f"<p style='text-indent:2em'>\u3000\u3000{sentence(rng, k)}{sentence(rng, k)}</p>" for _ in range(3))
+    intro = f"<p>Feed {n} ({'wire copy' if wire else 'own reporting'}), story {k}.</p>"
+    return f"<div class='article'>{intro}{paragraphs}<script>track()</script></div>"
 
 
 def feed_body(n: int, minute: int, changing: bool) -> bytes:
@@ -56,8 +70,8 @@ def feed_body(n: int, minute: int, changing: bool) -> bytes:
         f"<item><title>Feed {n} story {k}</title><guid>feed-{n}-story-{k}</guid>"
         f"<link>https://news.example/{n}/{k}</link>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=newest - k))}</pubDate>"
-        f"<description><![CDATA[<div class='article'>{PARAGRAPH * 4}<p>Feed {n}, story {k}.</p>"
-        f"<script>track()</script></div>]]></description></item>" for k in range(newest, newest - 5, -1))
+        f"<description><![CDATA[{story_html(n, k)}]]></description></item>"
+        for k in range(newest, newest - 5, -1))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>Soak feed {n}</title><link>https://news.example/{n}/</link>{items}"
             f"</channel></rss>").encode()
