@@ -152,6 +152,8 @@ def sample(workers: list[Proc], redis_url: str, lease_seconds: int, started: flo
         outcomes = dict(session.execute(
             select(FetchLog.outcome, func.count()).group_by(FetchLog.outcome)).all())
         articles = session.execute(select(func.count(Article.id))).scalar_one()
+        clustered, clusters = session.execute(select(
+            func.count(Article.cluster_id), func.count(func.distinct(Article.cluster_id)))).one()
         oldest_claim = session.execute(select(func.min(Source.next_poll_at)).where(
             Source.next_poll_reason == "queued for polling")).scalar_one()
         overdue = session.execute(select(func.min(Source.next_poll_at)).where(
@@ -171,7 +173,8 @@ def sample(workers: list[Proc], redis_url: str, lease_seconds: int, started: flo
             procs.append({"worker": worker.name, "pid": pid, "rss_mb": round(rss, 1), "cpu_s": round(cpu, 2)})
     return {
         "t": round(time.monotonic() - started, 1), "polls": sum(outcomes.values()), "outcomes": outcomes,
-        "articles": articles, "queue_length": redis.Redis.from_url(redis_url).llen("feedwash"),
+        "articles": articles, "clustered_articles": clustered, "clusters": clusters,
+        "queue_length": redis.Redis.from_url(redis_url).llen("feedwash"),
         "queue_lag_s": round(max(lag, 0.0), 1),
         "oldest_due_overdue_s": round(max((now - overdue).total_seconds(), 0.0), 1) if overdue else 0.0,
         "db_bytes": db_bytes, "table_bytes": tables, "processes": procs,
@@ -212,6 +215,7 @@ def summarise(samples: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         "sources": args.sources, "workers": args.workers, "minutes": round(minutes, 1),
         "cpus": os.cpu_count(), "polls": polls, "polls_per_minute": round(polls / minutes) if minutes else 0,
         "outcomes": last["outcomes"], "articles": last["articles"],
+        "clustered_articles": last.get("clustered_articles"), "clusters": last.get("clusters"),
         "worker_cpu_ms_per_poll": round(cpu / polls * 1000, 1) if polls else None,
         # Backends of this database only; a backend that closed takes its CPU with it (a floor).
         "postgres_cpu_ms_per_poll": round((last.get("postgres_cpu_s", 0) - first.get("postgres_cpu_s", 0))
