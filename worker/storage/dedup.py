@@ -33,7 +33,7 @@ from worker.storage.models import (
     Sighting,
     Tombstone,
 )
-from worker.storage.statements import CANDIDATES, statements
+from worker.storage.statements import CANDIDATES, EXISTING, statements
 from worker.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
@@ -88,12 +88,26 @@ def _entry_detail(source_id: int, entry_key: str) -> str:
     return f"source {source_id} entry {entry_key}"
 
 
-def is_tombstoned(
+@dataclass(frozen=True)
+class Existing:
+    """What the database already holds for an entry about to be stored."""
+
+    tombstoned: bool  # its content, entry or canonical URL was deleted by an operator
+    previous: int | None  # the article this source's entry points at
+    by_hash: int | None  # the article with this exact content
+    at_canonical: int | None  # some article at its canonical URL (a version candidate)
+
+
+def existing_for(
     session: Session, content_hash: str, source_id: int, entry_key: str, canonical: str | None
-) -> bool:
-    params = {"content_hash": content_hash, "entry_key": _key(_entry_detail(source_id, entry_key)),
-              "canonical_key": _key(canonical) if canonical else None}
-    return session.execute(statements(session).tombstoned, params).first() is not None
+) -> Existing:
+    """One round trip for the four lookups every stored entry needs."""
+    row = session.execute(EXISTING, {
+        "content_hash": content_hash, "entry_key": entry_key, "source_id": source_id,
+        "entry_stone": _key(_entry_detail(source_id, entry_key)),
+        "canonical_stone": _key(canonical) if canonical else None, "canonical": canonical,
+    }).one()
+    return Existing(row[0] is not None, row[1], row[2], row[3])
 
 
 def delete_article(session: Session, article_id: int, now: datetime) -> bool:

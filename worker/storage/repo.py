@@ -153,39 +153,47 @@ def store_article(
     policy = dedup.DedupPolicy.from_settings()
     sql = statements(session)
     canonical = canonical_url(entry)
-    if dedup.is_tombstoned(session, article.content_hash, source_id, entry.entry_key, canonical):
+    existing = dedup.existing_for(session, article.content_hash, source_id, entry.entry_key, canonical)
+    if existing.tombstoned:
         return Stored(article_id=None, created=False, outcome="tombstoned")
-    previous = session.execute(
-        sql.sighting_article, {"source_id": source_id, "entry_key": entry.entry_key}
-    ).scalar_one_or_none()
-    article_id = _article_id_by_hash(session, article.content_hash)
-    fingerprint = dedup.fingerprint_for(article, policy)
-    outcome, cluster_id = "duplicate", None
-    if article_id is None and previous is None:
-        previous = dedup.article_by_canonical_url(session, canonical, fingerprint, entry.title)
-    if article_id is None and previous is not None:
-        _update_article(session, previous, article, canonical, fingerprint, policy, now)
-        article_id, outcome = previous, "updated"
-    elif article_id is None:
-        minhash = neardup.pack(fingerprint.sketch)
-        article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article,
-                                     canonical, now, minhash)
-        if article_id is None:  # lost a race, or the public id is taken by an older article
-            article_id = _article_id_by_hash(session, article.content_hash) or _insert_article(
-                session, public_id_for(source_url, entry.entry_key + article.content_hash),
-                article, canonical, now, minhash)
-            if article_id is None:
-                raise RuntimeError(f"could not store article {article.content_hash}")
-        else:
-            outcome = "new"
-            dedup.record_first_version(session, article_id, article.content_hash, now)
-            cluster_id = dedup.index_article(session, article_id, fingerprint, policy, now, fresh=True)
+    outcome, cluster_id, article_id = "duplicate", None, existing.by_hash
+    if article_id is None:
+        article_id, outcome, cluster_id = _store_content(session, source_url, article, canonical,
+                                                         existing, policy, now)
     session.execute(sql.upsert_sighting, {
         "article_id": article_id, "source_id": source_id, "entry_key": entry.entry_key,
         "url": entry.link, "raw_hash": raw_hash, "first_seen_at": now, "last_seen_at": now,
     })
     return Stored(article_id=article_id, created=outcome == "new", outcome=outcome,
                   cluster_id=cluster_id)
+
+
+def _store_content(
+    session: Session, source_url: str, article: CleanArticle, canonical: str | None,
+    existing: dedup.Existing, policy: dedup.DedupPolicy, now: datetime,
+) -> tuple[int, str, int | None]:
+    """Content not stored yet: a new version of the article that this source's entry (or the
+    canonical URL) points at, else a new article. (article id, outcome, cluster id)."""
+    entry = article.entry
+    fingerprint = dedup.fingerprint_for(article, policy)
+    previous = existing.previous
+    if previous is None and existing.at_canonical is not None:
+        previous = dedup.article_by_canonical_url(session, canonical, fingerprint, entry.title)
+    if previous is not None:
+        _update_article(session, previous, article, canonical, fingerprint, policy, now)
+        return previous, "updated", None
+    minhash = neardup.pack(fingerprint.sketch)
+    article_id = _insert_article(session, public_id_for(source_url, entry.entry_key), article,
+                                 canonical, now, minhash)
+    if article_id is None:  # lost a race, or the public id is taken by an older article
+        article_id = _article_id_by_hash(session, article.content_hash) or _insert_article(
+            session, public_id_for(source_url, entry.entry_key + article.content_hash),
+            article, canonical, now, minhash)
+        if article_id is None:
+            raise RuntimeError(f"could not store article {article.content_hash}")
+        return article_id, "duplicate", None
+    dedup.record_first_version(session, article_id, article.content_hash, now)
+    return article_id, "new", dedup.index_article(session, article_id, fingerprint, policy, now, fresh=True)
 
 
 def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
