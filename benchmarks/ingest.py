@@ -13,7 +13,7 @@ Each run gets a fresh SQLite database (migrated with Alembic, not timed) and the
 
   ingest   `worker.ingest.poll_source` (-> worker.poll) for every feed, i.e. the production
            path: parse -> one transaction per feed: archive the raw payload, known-entry lookup,
-           raw hash, clean_entry (shipped rules), store_article, schedule + fetch_log row. Only
+           raw hash, clean_entry (shipped rules), bulk.store_articles, schedule + fetch_log row. Only
            the HTTP fetch is replaced, by an in-memory stub returning a 200 FetchResult.
   render   `worker.publish.build_feed`: the latest 50 articles as Atom.
   re-poll  `poll_source` for every feed again, same bytes: every entry is skipped by its raw
@@ -21,7 +21,7 @@ Each run gets a fresh SQLite database (migrated with Alembic, not timed) and the
 
 The per-stage breakdown comes from thin timing wrappers around the functions poll_source calls
 (parse_feed, polling.archive_payload, raw_entry_hash, clean_entry and, inside it, clean_html and
-content_hash, repo.store_article and, inside it, the dedup steps listed in STORE_PARTS,
+content_hash, bulk.store_articles and, inside it, the dedup steps listed in STORE_PARTS,
 PageQueue.consider, polling.record_poll); "rest" is the remainder of poll_source (sessions,
 known_entries, touch_sightings, scheduling, commit). The run stops with an error unless every
 item was stored as a new, unclustered article with the Sina boilerplate gone. Medians over the
@@ -78,18 +78,18 @@ from worker.core.feed import parse_feed  # noqa: E402
 from worker.fetch import FetchResult  # noqa: E402
 from worker.fulltext import PageQueue  # noqa: E402
 from worker.settings import get_settings  # noqa: E402
-from worker.storage import db, dedup, polling, repo  # noqa: E402
+from worker.storage import bulk, db, dedup, polling, repo  # noqa: E402
 from worker.storage.db import transaction  # noqa: E402
 from worker.storage.migrate import upgrade  # noqa: E402
 from worker.storage.models import Article  # noqa: E402
 
 FEED_BASE = "https://rsshub.bench.invalid/sina/finance"
-STORE_PARTS = (  # (module, function, label): what store_article spends its time on
-    (dedup, "existing_for", "existing_for (tombstones, sighting, hash, canonical URL: one query)"),
+STORE_PARTS = (  # (module, function, label): what bulk.store_articles spends its time on
+    (bulk, "_plainly_new", "lookups: tombstones, hashes, sightings, canonical URLs (4 queries per chunk)"),
     (dedup, "fingerprint_for", "fingerprint_for (MinHash of the text)"),
-    (dedup, "article_by_canonical_url", "canonical URL lookup"),
-    (repo, "_insert_article", "_insert_article (articles row)"),
-    (dedup, "index_article", "index_article (LSH bands: lookup, insert)"),
+    (bulk, "_with_candidates", "near-duplicate candidates (1 query per chunk) and their check"),
+    (dedup, "cluster_new_article", "clustering the articles that have a near duplicate"),
+    (repo, "store_article", "one by one: duplicates, updates, tombstones, lost races"),
 )
 RENDER_LIMIT = 50
 # The wrapped calls poll_source makes directly (the others are nested in clean_entry or store).
@@ -238,10 +238,10 @@ def patched(feeds: dict[str, bytes], timers: Timers | None) -> Iterator[None]:
     if timers is not None:
         targets += [(poll, "parse_feed", "parse"), (poll, "raw_entry_hash", "raw hash"),
                     (poll, "clean_entry", "clean_entry"), (pipeline, "clean_html", "clean_html"),
-                    (pipeline, "content_hash", "content_hash"), (repo, "store_article", "store"),
+                    (pipeline, "content_hash", "content_hash"), (bulk, "store_articles", "store"),
                     (polling, "archive_payload", "archive"), (polling, "record_poll", "record_poll"),
                     (PageQueue, "consider", "full-text decision")]
-        # Inside store_article; skipped quietly if a refactor renames them.
+        # Inside bulk.store_articles; skipped quietly if a refactor renames them.
         targets += [(module, attr, name) for module, attr, name in STORE_PARTS if hasattr(module, attr)]
     saved = [(module, attr, getattr(module, attr)) for module, attr, _ in targets]
     try:
@@ -531,13 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     print(row("&nbsp;&nbsp;rest (rule matching, summary, derived fields, provenance)",
               clean_s - html_s - hash_s))
     store_s = stage["ingest store"]
-    print(row("store_article, all of it (SQLite, one transaction per feed)", store_s))
+    print(row("bulk.store_articles, all of it (SQLite, chunks of 100, one transaction per feed)", store_s))
     inside = 0.0
     for _, _, label in STORE_PARTS:
         if f"ingest {label}" in stage:
             inside += stage[f"ingest {label}"]
             print(row(f"&nbsp;&nbsp;{label}", stage[f"ingest {label}"]))
-    print(row("&nbsp;&nbsp;rest (first version, sighting upsert, policy)",
+    print(row("&nbsp;&nbsp;rest (executemany inserts: articles, versions, bands, sightings)",
               store_s - inside))
     print(row("full-text decision (PageQueue.consider)", stage.get("ingest full-text decision", 0.0)))
     print(row("archive_payload (zlib + insert of the raw feed)", stage["ingest archive"]))

@@ -31,18 +31,20 @@ from worker.core.schedule import (
     max_age_seconds,
     next_poll,
 )
-from worker.core.types import InputError, ParsedFeed
+from worker.core.types import InputError, ParsedEntry, ParsedFeed
 from worker.fetch import FetchError, FetchResult, fetch
 from worker.fulltext import PageQueue
 from worker.ingest import PollReport, raw_entry_hash, unique_entries, utcnow
 from worker.limits import bounded_entry
 from worker.settings import Settings, get_settings
-from worker.storage import polling, repo
+from worker.storage import bulk, polling, repo
+from worker.storage.bulk import Pending
 from worker.storage.db import transaction
 from worker.storage.polling import PollRecord, PollTarget
 
 log = logging.getLogger(__name__)
 _rng = random.Random()
+STORE_CHUNK = 100  # entries cleaned, then stored together: bounds the memory a 10,000-item feed takes
 
 
 def limits_for(target: PollTarget, settings: Settings) -> ScheduleLimits:
@@ -184,6 +186,7 @@ def store_entries(
     page_queue = PageQueue(session, target.id, settings)  # full text (issue 8): fetched after commit
     known = repo.known_entries(session, target.id, (e.entry_key for e in parsed.entries))
     unchanged: list[str] = []
+    chunk: list[tuple[ParsedEntry, Pending]] = []
     for entry in unique_entries(parsed.entries):
         raw = raw_entry_hash(entry)
         if skip_unchanged and known.get(entry.entry_key) == raw:
@@ -192,22 +195,38 @@ def store_entries(
         entry, cut = bounded_entry(entry, settings.entry_max_chars)
         if cut:
             repo.record_error(session, target.id, target.url, f"{target.url}: {cut}", now)
-        article = clean_entry(entry, rules, target.url, settings.short_text_chars)
-        stored = repo.store_article(session, target.id, target.url, article, raw, now)
-        if stored.article_id is None:  # deleted by an operator: tombstoned, never comes back
-            continue
-        if not skip_unchanged and not stored.created:  # reprocessing: the new cleaning wins
-            polling.refresh_article(session, stored.article_id, article.html, article.text,
-                                    article.summary, article.cleaner_version, article.removed)
-        page_queue.consider(entry, article, stored.article_id, now, fresh=stored.created)
-        report.new += stored.created
-        report.duplicates += not stored.created
+        chunk.append((entry, Pending(clean_entry(entry, rules, target.url, settings.short_text_chars), raw)))
+        if len(chunk) == STORE_CHUNK:
+            _store_chunk(session, target, chunk, page_queue, report, now, refresh=not skip_unchanged)
+            chunk = []
+    _store_chunk(session, target, chunk, page_queue, report, now, refresh=not skip_unchanged)
     report.page_fetches.extend(page_queue.article_ids)
     repo.touch_sightings(session, target.id, unchanged, now)
     report.unchanged += len(unchanged)
     for warning in parsed.warnings:
         repo.record_error(session, target.id, target.url,
                           f"{target.url}: feed parsed with warnings: {warning}", now)
+
+
+def _store_chunk(
+    session: Session, target: PollTarget, chunk: list[tuple[ParsedEntry, Pending]], page_queue: PageQueue,
+    report: PollReport, now: datetime, *, refresh: bool,
+) -> None:
+    """Store cleaned entries together (worker/storage/bulk.py); `refresh` (reprocessing): an
+    article already stored takes the new cleaning."""
+    if not chunk:
+        return
+    results = bulk.store_articles(session, target.id, target.url, [p for _, p in chunk], now)
+    for (entry, pending), stored in zip(chunk, results, strict=True):
+        if stored.article_id is None:  # deleted by an operator: tombstoned, never comes back
+            continue
+        article = pending.article
+        if refresh and not stored.created:
+            polling.refresh_article(session, stored.article_id, article.html, article.text,
+                                    article.summary, article.cleaner_version, article.removed)
+        page_queue.consider(entry, article, stored.article_id, now, fresh=stored.created)
+        report.new += stored.created
+        report.duplicates += not stored.created
 
 
 def _apply_move(session: Session, target: PollTarget, move_to: str | None, record: PollRecord) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +33,7 @@ from worker.storage.models import (
     Sighting,
     Tombstone,
 )
-from worker.storage.statements import CANDIDATES, EXISTING, statements
+from worker.storage.statements import BAND_ROWS, CANDIDATES, EXISTING, MINHASHES, statements
 from worker.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,16 @@ def _entry_detail(source_id: int, entry_key: str) -> str:
     return f"source {source_id} entry {entry_key}"
 
 
+def entry_stone(source_id: int, entry_key: str) -> str:
+    """The tombstone key of a source's entry."""
+    return _key(_entry_detail(source_id, entry_key))
+
+
+def url_stone(canonical: str) -> str:
+    """The tombstone key of a canonical URL."""
+    return _key(canonical)
+
+
 @dataclass(frozen=True)
 class Existing:
     """What the database already holds for an entry about to be stored."""
@@ -104,8 +114,8 @@ def existing_for(
     """One round trip for the four lookups every stored entry needs."""
     row = session.execute(EXISTING, {
         "content_hash": content_hash, "entry_key": entry_key, "source_id": source_id,
-        "entry_stone": _key(_entry_detail(source_id, entry_key)),
-        "canonical_stone": _key(canonical) if canonical else None, "canonical": canonical,
+        "entry_stone": entry_stone(source_id, entry_key),
+        "canonical_stone": url_stone(canonical) if canonical else None, "canonical": canonical,
     }).one()
     return Existing(row[0] is not None, row[1], row[2], row[3])
 
@@ -240,7 +250,7 @@ def index_article(
         session.execute(sql.delete_bands, {"article_id": article_id})
     if not fingerprint.bands:
         return None
-    _lock_bands(session, fingerprint.bands)
+    lock_bands(session, fingerprint.bands)
     matches = _near_duplicates(session, article_id, fingerprint, policy)
     session.execute(sql.insert_band, [
         {"band": band, "hash": value, "article_id": article_id}
@@ -251,7 +261,40 @@ def index_article(
     return _join_cluster(session, article_id, matches, policy, now)
 
 
-def _lock_bands(session: Session, bands: Sequence[int]) -> None:
+def cluster_new_article(
+    session: Session, article_id: int, fingerprint: Fingerprint, policy: DedupPolicy, now: datetime
+) -> int | None:
+    """For an article whose bands are stored already (worker/storage/bulk.py): join the cluster
+    of its near duplicates, if it has any. Returns its cluster id."""
+    matches = _near_duplicates(session, article_id, fingerprint, policy)
+    return _join_cluster(session, article_id, matches, policy, now) if matches else None
+
+
+def stored_band_matches(
+    session: Session, bands: Iterable[tuple[int, int]], cap: int,
+) -> tuple[dict[tuple[int, int], list[int]], dict[int, neardup.Sketch]] | None:
+    """Stored articles sharing any of these (band, hash) pairs: the articles per pair, and
+    their sketches. None when more than `cap` band rows match (a template-heavy chunk): the
+    caller then checks its articles one by one, each with its own candidate limit."""
+    by_band: dict[int, list[int]] = {band: [] for band in range(neardup.NUM_BANDS)}
+    for band, value in bands:
+        by_band[band].append(value)
+    rows = session.execute(BAND_ROWS, {
+        **{f"h{band}": values for band, values in by_band.items()}, "limit": cap + 1}).all()
+    if len(rows) > cap:
+        return None
+    articles: dict[tuple[int, int], list[int]] = {}
+    for band, value, article_id in rows:
+        articles.setdefault((band, value), []).append(article_id)
+    ids = sorted({row[2] for row in rows})
+    sketches = {
+        article_id: neardup.unpack(packed)
+        for article_id, packed in session.execute(MINHASHES, {"ids": ids})
+    } if ids else {}
+    return articles, sketches
+
+
+def lock_bands(session: Session, bands: Sequence[int]) -> None:
     """Serialise writers whose articles share a band: the second one waits, then sees the
     first one's committed bands. Sorted, so two writers never wait on each other in a cycle."""
     if session.get_bind().dialect.name != "postgresql":

@@ -201,7 +201,7 @@ def _article_id_by_hash(session: Session, content_hash: str) -> int | None:
     return found.scalar_one_or_none()
 
 
-def _article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
+def article_values(article: CleanArticle, now: datetime) -> dict[str, object]:
     entry = article.entry
     published = _not_future(entry.published, now) or now
     return {
@@ -230,7 +230,7 @@ def _insert_article(
     minhash: bytes | None = None,
 ) -> int | None:
     values = {"public_id": public_id, "created_at": now, "canonical_url": canonical, "minhash": minhash,
-              "cluster_id": None, "content_source": None, **_article_values(article, now)}
+              "cluster_id": None, "content_source": None, **article_values(article, now)}
     return session.execute(statements(session).insert_article, values).scalar_one_or_none()
 
 
@@ -242,7 +242,7 @@ def _update_article(
     is more than trivial and the article has not been bumped too often today."""
     old_text, old_updated = dedup.old_text_of(session, article_id)
     decision = dedup.decide_update(session, article_id, old_text, article.text, now, policy)
-    values = _article_values(article, now)
+    values = article_values(article, now)
     values["updated_at"] = now if decision.bump else old_updated
     if canonical:
         values["canonical_url"] = canonical

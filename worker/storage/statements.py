@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Integer, LargeBinary, Table, bindparam, delete, select, text, update
+from sqlalchemy import Integer, LargeBinary, Table, and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
@@ -90,3 +90,48 @@ EXISTING = text(
     " (SELECT id FROM articles WHERE content_hash = :content_hash),"
     " (SELECT id FROM articles WHERE canonical_url = :canonical LIMIT 1)"
 ).columns(tombstoned=Integer, previous=Integer, by_hash=Integer, at_canonical=Integer)
+
+
+@dataclass(frozen=True)
+class BulkStatements:
+    """worker/storage/bulk.py: a chunk of entries at a time (expanding IN lists, executemany)."""
+
+    tombstone_keys: Any  # :keys -> tombstone keys among them (any kind)
+    stored_hashes: Any  # :hashes -> those stored
+    sighted_keys: Any  # :source_id, :keys -> this source's entry keys among them
+    stored_canonicals: Any  # :urls -> canonical URLs some article has
+    insert_articles: Any  # executemany, ON CONFLICT DO NOTHING RETURNING (content_hash, id)
+
+
+_BULK_BY_DIALECT: dict[str, BulkStatements] = {}
+
+
+def bulk_statements(session: Session) -> BulkStatements:
+    dialect = session.get_bind().dialect.name
+    found = _BULK_BY_DIALECT.get(dialect)
+    if found is None:
+        found = _BULK_BY_DIALECT[dialect] = BulkStatements(
+            tombstone_keys=select(TOMBSTONES.c.key).where(
+                TOMBSTONES.c.key.in_(bindparam("keys", expanding=True))),
+            stored_hashes=select(ARTICLES.c.content_hash).where(
+                ARTICLES.c.content_hash.in_(bindparam("hashes", expanding=True))),
+            sighted_keys=select(SIGHTINGS.c.entry_key).where(
+                SIGHTINGS.c.source_id == bindparam("source_id"),
+                SIGHTINGS.c.entry_key.in_(bindparam("keys", expanding=True))),
+            stored_canonicals=select(ARTICLES.c.canonical_url).where(
+                ARTICLES.c.canonical_url.in_(bindparam("urls", expanding=True))).distinct(),
+            insert_articles=insert_for(session, ARTICLES).on_conflict_do_nothing().returning(
+                ARTICLES.c.content_hash, ARTICLES.c.id),
+        )
+    return found
+
+
+# The band rows of a whole chunk's signatures: per band, an IN list of that band's hashes, so
+# each branch is answered from the (band, hash, article_id) key.
+BAND_ROWS = select(BANDS.c.band, BANDS.c.hash, BANDS.c.article_id).where(or_(*(
+    and_(BANDS.c.band == band, BANDS.c.hash.in_(bindparam(f"h{band}", expanding=True)))
+    for band in range(neardup.NUM_BANDS)
+))).limit(bindparam("limit"))
+
+MINHASHES = select(ARTICLES.c.id, ARTICLES.c.minhash).where(
+    ARTICLES.c.id.in_(bindparam("ids", expanding=True)))

@@ -1,0 +1,106 @@
+"""worker/storage/bulk.py on SQLite and PostgreSQL: a chunk stored together ends exactly as
+storing its entries one by one (repo.store_article) would: outcomes, articles, clusters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.test_dedup_storage import OTHER_STORY, PARAGRAPHS, T0, _article, _html, _store
+from worker.core.types import CleanArticle
+from worker.storage import bulk, dedup, repo
+from worker.storage.db import transaction
+from worker.storage.models import Article, ArticleBand, ArticleVersion, Cluster, Sighting
+
+SOURCE = "http://bulk.test/feed"
+
+
+def _store_chunk(articles: list[CleanArticle], source: str = SOURCE) -> list[repo.Stored]:
+    with transaction() as session:
+        source_id = repo.ensure_source(session, "feed", source, T0)
+        pending = [bulk.Pending(a, f"raw-{a.entry.entry_key}") for a in articles]
+        return bulk.store_articles(session, source_id, source, pending, T0)
+
+
+def _rows(model: type) -> int:
+    with transaction() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_a_chunk_of_new_articles_goes_in_together(database_url: str) -> None:
+    chunk = [_article(f"id:{n}", f"story {n}",
+                      _html([f"第{n}条：{p}" for p in (PARAGRAPHS if n % 2 else OTHER_STORY)]))
+             for n in range(6)]
+    policy = dedup.DedupPolicy.from_settings()
+    banded = sum(bool(dedup.fingerprint_for(a, policy).bands) for a in chunk)
+    stored = _store_chunk(chunk)
+    assert [s.outcome for s in stored] == ["new"] * 6
+    assert len({s.article_id for s in stored}) == 6
+    assert _rows(Article) == 6 and _rows(ArticleVersion) == 6 and _rows(Sighting) == 6
+    assert banded == 3 and _rows(ArticleBand) == banded * 32  # the comet story is too short
+    with transaction() as session:
+        stored_hashes = session.execute(select(Article.id, Article.content_hash)).all()
+        raw = session.execute(select(Sighting.entry_key, Sighting.raw_hash)).all()
+    assert dict(stored_hashes) == {s.article_id: a.content_hash for s, a in zip(stored, chunk, strict=True)}
+    assert sorted(raw) == sorted((f"id:{n}", f"raw-id:{n}") for n in range(6))
+
+
+def test_a_mixed_chunk_ends_as_one_by_one_storing_would(database_url: str) -> None:
+    gdp = _article("id:gdp", "GDP", _html(PARAGRAPHS), "http://bulk.test/gdp")
+    _store("http://other.test/feed", gdp)  # stored before the chunk, by another source
+    _store(SOURCE, _article("id:edited", "彗星", _html(OTHER_STORY)))  # this source's entry, first version
+    comet_edited = _article("id:edited", "彗星", _html([*OTHER_STORY[:3], "专家提醒，观测时注意安全。"]))
+    reprint_of_stored = _article("id:reprint", "GDP 转载", _html([*PARAGRAPHS[:4], "（本报综合）"]),
+                                 published=T0 + timedelta(hours=1))
+    fresh = _article("id:fresh", "全新", _html([f"新闻{p}" for p in OTHER_STORY[::-1]]))
+    same_as_fresh = _article("id:again", "全新（重发）", _html([f"新闻{p}" for p in OTHER_STORY[::-1]]))
+    exact_copy = _article("id:copy", "GDP copy", _html(PARAGRAPHS))
+    chunk = [reprint_of_stored, fresh, comet_edited, same_as_fresh, exact_copy]
+    stored = _store_chunk(chunk)
+    assert [s.outcome for s in stored] == ["new", "new", "updated", "duplicate", "duplicate"]
+    assert stored[3].article_id == stored[1].article_id  # same content earlier in the chunk
+    assert stored[0].cluster_id is not None
+    with transaction() as session:
+        query = select(Article).where(Article.content_hash == gdp.content_hash)
+        gdp_row = session.execute(query).scalar_one()
+        assert stored[4].article_id == gdp_row.id
+        assert gdp_row.cluster_id == stored[0].cluster_id
+        cluster = session.get(Cluster, stored[0].cluster_id)
+        assert cluster is not None and cluster.representative_id == gdp_row.id  # earliest
+    assert _rows(Article) == 4  # gdp, comet (edited in place), reprint, fresh
+    assert _rows(Sighting) == 2 + 4  # the edited entry's sighting is the one it had
+
+
+def test_near_duplicates_inside_one_chunk_cluster(database_url: str) -> None:
+    chunk = [_article("id:a", "GDP", _html(PARAGRAPHS)),
+             _article("id:b", "彗星", _html(OTHER_STORY)),
+             _article("id:c", "GDP 转载", _html([*PARAGRAPHS[:4], "（来源：经济日报）"]),
+                      published=T0 + timedelta(minutes=5))]
+    stored = _store_chunk(chunk)
+    assert [s.outcome for s in stored] == ["new", "new", "new"]
+    assert stored[0].cluster_id is None  # nothing before it: it is joined by the later one
+    assert stored[2].cluster_id is not None and stored[1].cluster_id is None
+    with transaction() as session:
+        clusters = dict(session.execute(select(Article.id, Article.cluster_id)).all())
+        cluster = session.get(Cluster, stored[2].cluster_id)
+        assert cluster is not None and cluster.representative_id == stored[0].article_id
+    assert clusters[stored[0].article_id] == clusters[stored[2].article_id]
+    assert _rows(Cluster) == 1
+
+
+def test_a_template_heavy_chunk_is_checked_one_by_one(
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the band-row cap the chunk's articles are clustered one by one: same result."""
+    monkeypatch.setattr(bulk, "STORED_BAND_ROWS_CAP", 10)
+    _store("http://other.test/feed", _article("id:gdp", "GDP", _html(PARAGRAPHS)))
+    chunk = [_article(f"id:{n}", f"GDP {n}", _html([*PARAGRAPHS[:4], f"（第{n}家媒体转载）"]),
+                      published=T0 + timedelta(minutes=n)) for n in range(3)]
+    stored = _store_chunk(chunk)
+    assert [s.outcome for s in stored] == ["new"] * 3
+    assert len({s.cluster_id for s in stored}) == 1 and stored[0].cluster_id is not None
+    assert _rows(Cluster) == 1
+    with transaction() as session:
+        assert session.execute(select(func.count()).where(Article.cluster_id.is_not(None))).scalar_one() == 4

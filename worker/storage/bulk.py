@@ -1,0 +1,148 @@
+"""Storing a poll's entries in a few statements per chunk instead of ~8 per entry.
+
+Most entries of a first poll are plain new articles: no tombstone, no earlier sighting, content
+and canonical URL not stored anywhere. Those go in together (executemany inserts of articles,
+first versions, bands and sightings, one near-duplicate candidate query for the whole chunk);
+SQLAlchemy's per-statement cost was most of store_article's time (docs/benchmarks.md). Every
+other entry (a duplicate, an update, a tombstone, an article at a known canonical URL, a lost
+race) goes through repo.store_article one by one, after the new ones, so it sees them: the
+outcome is the one sequential storing gives. Runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from worker.core import neardup
+from worker.core.canonical import canonical_url
+from worker.core.types import CleanArticle
+from worker.storage import dedup, repo
+from worker.storage.statements import bulk_statements, statements
+
+# Band rows a chunk may match before its articles are checked one by one instead: a chunk of
+# template pages shares bands with thousands of stored ones.
+STORED_BAND_ROWS_CAP = 2_000
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One cleaned entry to store, with the hash of its raw form (the sighting keeps it)."""
+
+    article: CleanArticle
+    raw_hash: str
+
+
+def store_articles(
+    session: Session, source_id: int, source_url: str, pending: Sequence[Pending], now: datetime,
+) -> list[repo.Stored]:
+    """repo.store_article for each pending entry, in order, with the same outcomes."""
+    policy = dedup.DedupPolicy.from_settings()
+    canonicals = [canonical_url(p.article.entry) for p in pending]
+    fresh = _plainly_new(session, source_id, pending, canonicals)
+    results: dict[int, repo.Stored] = {}
+    if fresh:
+        results.update(_insert_new(session, source_id, source_url, pending, canonicals, fresh, policy, now))
+    for index, item in enumerate(pending):
+        if index not in results:  # not plainly new, or its insert lost a race: one by one
+            results[index] = repo.store_article(session, source_id, source_url, item.article,
+                                                item.raw_hash, now)
+    return [results[index] for index in range(len(pending))]
+
+
+def _plainly_new(
+    session: Session, source_id: int, pending: Sequence[Pending], canonicals: Sequence[str | None],
+) -> list[int]:
+    """Indexes of entries whose content, entry and canonical URL the database does not know,
+    and that share none of them with an earlier entry of the chunk."""
+    sql = bulk_statements(session)
+    hashes = [p.article.content_hash for p in pending]
+    keys = [p.article.entry.entry_key for p in pending]
+    stones = set(hashes) | {dedup.entry_stone(source_id, k) for k in keys} | {
+        dedup.url_stone(c) for c in canonicals if c}
+    known = {
+        *session.execute(sql.tombstone_keys, {"keys": list(stones)}).scalars(),
+        *session.execute(sql.stored_hashes, {"hashes": hashes}).scalars(),
+        *session.execute(sql.sighted_keys, {"source_id": source_id, "keys": keys}).scalars(),
+        *session.execute(sql.stored_canonicals, {"urls": [c for c in canonicals if c]}).scalars(),
+    }
+    fresh: list[int] = []
+    seen: set[str] = set()
+    for index, (content, key, canonical) in enumerate(zip(hashes, keys, canonicals, strict=True)):
+        mine = {content, key, dedup.entry_stone(source_id, key)}
+        if canonical:
+            mine |= {canonical, dedup.url_stone(canonical)}
+        if not mine & known and not mine & seen:
+            fresh.append(index)
+        seen |= mine
+    return fresh
+
+
+def _insert_new(
+    session: Session, source_id: int, source_url: str, pending: Sequence[Pending],
+    canonicals: Sequence[str | None], fresh: Sequence[int], policy: dedup.DedupPolicy, now: datetime,
+) -> dict[int, repo.Stored]:
+    sql = statements(session)
+    fingerprints = {i: dedup.fingerprint_for(pending[i].article, policy) for i in fresh}
+    rows = []
+    for i in fresh:
+        article = pending[i].article
+        rows.append({
+            "public_id": repo.public_id_for(source_url, article.entry.entry_key), "created_at": now,
+            "canonical_url": canonicals[i], "minhash": neardup.pack(fingerprints[i].sketch),
+            "cluster_id": None, "content_source": None, **repo.article_values(article, now),
+        })
+    inserted = {str(h): int(i) for h, i in session.execute(bulk_statements(session).insert_articles, rows)}
+    ids = {i: inserted[pending[i].article.content_hash] for i in fresh
+           if pending[i].article.content_hash in inserted}  # the rest lost a race: one by one
+    if not ids:
+        return {}
+    session.execute(sql.insert_first_version, [
+        {"article_id": ids[i], "version": 1, "content_hash": pending[i].article.content_hash,
+         "diff_ratio": None, "bumped": True, "reason": "new", "created_at": now} for i in ids])
+    banded = {ids[i]: fingerprints[i] for i in ids if fingerprints[i].bands}
+    related = _with_candidates(session, banded, policy)
+    if banded:
+        session.execute(sql.insert_band, [
+            {"band": band, "hash": value, "article_id": article_id}
+            for article_id, fingerprint in banded.items() for band, value in enumerate(fingerprint.bands)])
+    clusters = {article_id: dedup.cluster_new_article(session, article_id, banded[article_id], policy, now)
+                for article_id in related}
+    session.execute(sql.upsert_sighting, [
+        {"article_id": ids[i], "source_id": source_id, "entry_key": pending[i].article.entry.entry_key,
+         "url": pending[i].article.entry.link, "raw_hash": pending[i].raw_hash, "first_seen_at": now,
+         "last_seen_at": now} for i in ids])
+    return {i: repo.Stored(article_id=ids[i], created=True, outcome="new", cluster_id=clusters.get(ids[i]))
+            for i in ids}
+
+
+def _with_candidates(
+    session: Session, banded: dict[int, dedup.Fingerprint], policy: dedup.DedupPolicy,
+) -> list[int]:
+    """The new articles that have a near duplicate, stored before or earlier in this chunk, in
+    order. One query finds the stored articles sharing a band with any of them; only those
+    with a verified match are clustered, one by one, with fresh reads."""
+    if not banded:
+        return []
+    dedup.lock_bands(session, [b for f in banded.values() for b in f.bands])
+    in_chunk: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for article_id, fingerprint in banded.items():
+        for band, value in enumerate(fingerprint.bands):
+            in_chunk[band, value].append(article_id)
+    stored = dedup.stored_band_matches(session, in_chunk.keys(), cap=STORED_BAND_ROWS_CAP)
+    if stored is None:
+        return list(banded)
+    stored_articles, sketches = stored
+    related = []
+    for article_id, fingerprint in banded.items():
+        pairs = list(enumerate(fingerprint.bands))
+        candidates = [banded[other].sketch for pair in pairs for other in in_chunk[pair]
+                      if other < article_id]
+        candidates += [sketches[other] for pair in pairs for other in stored_articles.get(pair, ())]
+        if any(neardup.are_near_duplicates(c, fingerprint.sketch, policy.near) for c in candidates):
+            related.append(article_id)
+    return related
