@@ -132,7 +132,7 @@ def _decode(data: bytes, declared: list[tuple[str | None, str]]) -> DecodedDocum
         if encoding in tried:
             continue
         tried.add(encoding)
-        text = _strict(data, encoding)
+        text = utf8_text if encoding == "utf-8" else _strict(data, encoding)  # decoded once already
         if text is None:
             warnings.append(f"{_where(evidence)} charset {label!r} does not decode the document")
             continue
@@ -187,6 +187,21 @@ def xml_for_parser(text: str) -> bytes:
     if declaration:
         text = text[declaration.end():]
     return ("<?xml version='1.0' encoding='utf-8'?>" + text).encode("utf-8", "replace")
+
+
+def xml_bytes_for_parser(data: bytes, document: DecodedDocument, text: str) -> bytes:
+    """xml_for_parser(text), where `text` is `document.text` possibly changed by the caller.
+
+    When `text` is the document exactly as strictly decoded from UTF-8 `data` and has no DOCTYPE,
+    the result is `data` itself behind the new declaration: sliced, not re-encoded (re-encoding a
+    1.7 MB Chinese feed costs ~4 ms, a quarter of the lxml fast path's whole parse).
+    """
+    strict_utf8 = document.encoding == "utf-8" and document.evidence not in ("bom", "fallback")
+    if text is document.text and strict_utf8 and strip_internal_subset(text) is text:
+        declaration = _XML_DECL.match(text)
+        start = len(text[:declaration.end()].encode("utf-8")) if declaration else 0
+        return b"<?xml version='1.0' encoding='utf-8'?>" + data[start:]
+    return xml_for_parser(text)
 
 
 def strip_internal_subset(text: str) -> str:
