@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import re
+import unicodedata
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from worker.core.fingerprint import content_hash, normalise_text
+from worker.core.nfkc import nfkc
 from worker.core.text import summarize
 
 LONG = "北京市多措并举推动消费帮扶工作取得新成效。" * 20
@@ -16,6 +23,46 @@ def test_width_and_whitespace_do_not_change_the_hash() -> None:
     assert content_hash(spaced) == content_hash("  " + spaced.replace(" ", "\u3000\n\t ") + "\n")
     assert normalise_text("ＡＢＣ　１２３，") == "ABC 123,"
     assert normalise_text("买 入 🛒\n5819 扫码 and more words") == "买入🛒5819扫码and more words"
+
+
+def test_v2_hash_values_are_pinned() -> None:
+    """Stored `v2:` hashes must keep matching: these are the values of the first v2 code."""
+    assert content_hash(LONG) == "v2:07cd7ea9c3c1a98cf9889d57f138ea3b0957104288a0222be1dd9c444d9f2a8f"
+    mixed = "  Ｆｕｌｌ－ｗｉｄｔｈ　ＡＢＣ，半角 and 全角… ①② café\u00a0\u2028line\tend 🛒 买 入 "
+    expected = "v2:d7b96c486f359889a0c1300203f0b26040f4d82d471c66eb2ed9f1e6c46685a0"
+    assert content_hash(mixed, "标题") == expected
+
+
+# The v2 definition as first written (two regexes): normalise_text must match it byte for byte.
+_WHITESPACE = re.compile(r"\s+")
+_SPACE_BY_WIDE = re.compile(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ")
+
+
+def _v2_definition(text: str) -> str:
+    folded = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _SPACE_BY_WIDE.sub("", folded)
+
+
+# What feeds mix: ASCII, every kind of whitespace \s knows, CJK and its punctuation, full-width
+# and other compatibility forms (NFKC changes them), combining marks, emoji beyond the BMP.
+_FEED_CHARS = st.sampled_from(list(
+    "ab Z09.,-_'\"" "\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u3000"
+    "中文字。，、：（）“”「」《》…・ｱﾞ" "ＡＺａｚ０９，．：！？　～" "①⑴㎡℃™ﬁ½²ＡⅫ"
+    "é\u0301\u0308\u0323ñÅ" "🛒😀𝐀𠀀"
+))
+_FEED_TEXT = st.lists(st.one_of(_FEED_CHARS, st.characters()), max_size=80).map("".join)
+
+
+@given(_FEED_TEXT)
+@example("Ａ\u0301 … ① ｶﾞ")  # a full-width letter composing with the mark after it
+@example(" 中 a  b\u3000文\n\t c 🛒 d ")
+def test_normalise_text_is_the_v2_definition(text: str) -> None:
+    assert normalise_text(text) == _v2_definition(text)
+
+
+@given(st.one_of(_FEED_TEXT, st.text()))
+def test_fast_nfkc_is_nfkc(text: str) -> None:
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
 
 
 def test_short_bodies_are_keyed_with_their_title() -> None:

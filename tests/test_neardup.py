@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import struct
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from worker.core import neardup
 from worker.core.canonical import canonical_url, normalise_url
 from worker.core.changes import measure_change
@@ -33,6 +40,50 @@ def test_sketch_round_trips_through_storage_bytes() -> None:
     assert neardup.unpack(neardup.pack(sk)) == sk
     assert neardup.unpack(None) == neardup.Sketch((), 0)
     assert neardup.unpack(b"\x01\x02\x03") == neardup.Sketch((), 0)  # corrupt: no match, no crash
+
+
+def test_signature_values_are_pinned_to_their_version() -> None:
+    """Changing these values (folding, hashing, banding) needs a new SIGNATURE_VERSION and a
+    migration clearing the stored sketches: update these constants only together with both."""
+    assert neardup.SIGNATURE_VERSION == "m2"
+    sk = neardup.sketch(STORY)
+    assert sk.size == 100
+    assert sk.signature[:6] == (59936738, 26382306, 4785299, 478357, 14555994, 62836319)
+    assert neardup.band_hashes(sk.signature)[:2] == [6032963171681253505, -70794634423749034]
+
+
+def test_a_sketch_of_another_version_is_similar_to_nothing() -> None:
+    sk = neardup.sketch(STORY)
+    packed = neardup.pack(sk)
+    assert packed.startswith(b"m2") and len(packed) == 2 + 4 + 4 * neardup.NUM_PERM
+    m1 = struct.pack(f"<I{neardup.NUM_PERM}I", sk.size, *sk.signature)  # m1 stored no version
+    m3 = b"m3" + packed[2:]
+    for stale in (m1, m3, packed[:-4]):
+        assert neardup.unpack(stale) == neardup.Sketch((), 0)
+        assert neardup.similarity(neardup.unpack(stale).signature, sk.signature) == 0.0
+
+
+def test_bands_only_for_evidence() -> None:
+    settings = neardup.NearDupSettings()
+    long_text = STORY + STORY[::-1]  # 212 characters once folded: just evidence
+    assert neardup.is_evidence(long_text, settings) and not neardup.is_evidence(STORY, settings)
+    sk, bands = neardup.sketch_and_bands(long_text, settings)
+    assert sk == neardup.sketch(long_text) and bands == tuple(neardup.band_hashes(sk.signature))
+    short, none = neardup.sketch_and_bands(STORY, settings)
+    assert none == () and short == neardup.sketch(STORY)
+    assert neardup.sketch("") == neardup.Sketch((0xFFFFFFFF,) * neardup.NUM_PERM, 0)
+    assert neardup.sketch("，。!") == neardup.sketch("")  # nothing but punctuation: no shingle
+
+
+_NOISE = re.compile(r"[\W_]+")  # the folding's definition: drop what is not a word character
+
+
+@given(st.lists(st.one_of(st.sampled_from(list("Ab_ 中文，。！ＡＺ０…①é\u0301🛒𝐀\u3000\t")),
+                          st.characters()), max_size=60).map("".join))
+def test_folding_and_shingle_count_match_their_definition(text: str) -> None:
+    folded = _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+    assert neardup.shingle_text(text) == folded
+    assert neardup.sketch(text).size == len(neardup.shingles(text))
 
 
 def test_containment_needs_enough_shared_text() -> None:

@@ -49,8 +49,9 @@ def _cluster_lines(session: Session, article: Article) -> list[str]:
 
 
 def reindex(now: datetime, batch: int = 200) -> tuple[int, int]:
-    """Fingerprint every article stored without one (e.g. before migration 0002_dedup), in
-    batches of one transaction each. Returns (articles indexed, of which joined a cluster)."""
+    """Fingerprint every article stored without one (before migration 0002_dedup, or cleared by
+    a new sketch version's migration such as 0004_minhash_m2), in batches of one transaction
+    each; `feedwash db upgrade` runs it. Returns (articles indexed, of which joined a cluster)."""
     from worker.storage.db import transaction
 
     policy = dedup.DedupPolicy.from_settings()

@@ -38,10 +38,16 @@ err = Console(stderr=True)
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration (creates the database on first run)."""
+    """Apply every pending migration (creates the database on first run), then fingerprint
+    articles that have no near-duplicate sketch (a new sketch version's migration clears them)."""
+    from worker import articles
+
     url = get_settings().resolved_database_url()
     migrate.upgrade(url)
     out.print(f"database at head: {get_engine().url.render_as_string(hide_password=True)}")
+    done, joined = articles.reindex(ingest.utcnow())
+    if done:
+        out.print(f"{done} articles fingerprinted for near duplicates, {joined} joined a cluster")
 
 
 @seeds_app.command("import")
@@ -146,7 +152,7 @@ def articles_delete(article_id: int) -> None:
 
 @articles_app.command("reindex")
 def articles_reindex() -> None:
-    """Fingerprint articles stored before near-duplicate detection (after upgrading)."""
+    """Fingerprint articles that have no near-duplicate sketch (`db upgrade` also does it)."""
     from worker import articles
 
     done, joined = articles.reindex(ingest.utcnow())

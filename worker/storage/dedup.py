@@ -73,9 +73,8 @@ class Fingerprint:
 
     @classmethod
     def of(cls, text_: str, policy: DedupPolicy) -> Fingerprint:
-        sketch = neardup.sketch(text_)
-        evidence = neardup.is_evidence(text_, policy.near)
-        return cls(sketch, tuple(neardup.band_hashes(sketch.signature)) if evidence else ())
+        sketch, bands = neardup.sketch_and_bands(text_, policy.near)
+        return cls(sketch, bands)
 
 
 # ---- tombstones ------------------------------------------------------------------------------
