@@ -22,7 +22,7 @@ from worker.core import neardup
 from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
-from worker.storage.statements import bulk_statements, statements
+from worker.storage.statements import bulk_statements, insert_band_rows, statements
 
 # Band rows a chunk may match before its articles are checked one by one instead: a chunk of
 # template pages shares bands with thousands of stored ones.
@@ -107,9 +107,8 @@ def _insert_new(
     banded = {ids[i]: fingerprints[i] for i in ids if fingerprints[i].bands}
     related = _with_candidates(session, banded, policy)
     if banded:
-        session.execute(sql.insert_band, [
-            {"band": band, "hash": value, "article_id": article_id}
-            for article_id, fingerprint in banded.items() for band, value in enumerate(fingerprint.bands)])
+        insert_band_rows(session, [(band, value, article_id) for article_id, fingerprint in banded.items()
+                                   for band, value in enumerate(fingerprint.bands)])
     clusters = {article_id: dedup.cluster_new_article(session, article_id, banded[article_id], policy, now)
                 for article_id in related}
     session.execute(sql.upsert_sighting, [
