@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from worker.core.types import ParsedEntry
 from worker.storage.models import Article, PageFetch, RawPayload, Sighting, Source
+from worker.storage.polling import ARCHIVE_ZLIB_LEVEL
 from worker.storage.upsert import insert_for
 
 
@@ -170,7 +171,8 @@ def archive_page(
     """Like polling.archive_payload, marked as a page so feed reprocessing skips it."""
     sha = hashlib.sha256(content).hexdigest()
     stmt = insert_for(session, RawPayload).values(
-        sha256=sha, source_id=source_id, url=url, compression="zlib", content=zlib.compress(content, 6),
+        sha256=sha, source_id=source_id, url=url, compression="zlib",
+        content=zlib.compress(content, ARCHIVE_ZLIB_LEVEL),
         size=len(content), headers=dict(headers), fetched_at=now, kind="page",
     )
     session.execute(stmt.on_conflict_do_update(index_elements=["sha256"], set_={"fetched_at": now}))
