@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 from urllib.parse import urljoin
 
@@ -31,6 +31,10 @@ SAMPLE_CHARS = 80
 # Plain lxml.etree elements, not lxml.html's: its per-element class lookup cost a tenth of the
 # cleaner's time, for helpers (drop_tag, text_content, ...) that are a few lines each below.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+# The same parser told its input is UTF-8 (a forced encoding: a <meta charset> in the body is
+# ignored, as it is for str input).
+_UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False,
+                                encoding="utf-8")
 Element: TypeAlias = etree._Element
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
@@ -38,6 +42,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
 _INLINE_SPACE_RUN = re.compile(r"[ \t\r\f\u3000\xa0]+")
+_INLINE_SPACES_BUT_SPACE = "\t\r\f\u3000\xa0"
 
 BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "body", "br", "center", "dd", "details", "div", "dl",
@@ -180,7 +185,10 @@ def parse_body(raw: str) -> Element | None:
     if not raw.strip():
         return None
     try:
-        doc = etree.fromstring(raw, parser=_PARSER)
+        try:  # UTF-8 bytes parse faster than a str (which libxml2 gets as UTF-16 or UCS-4)
+            doc = etree.fromstring(raw.encode("utf-8"), parser=_UTF8_PARSER)
+        except UnicodeEncodeError:  # a lone surrogate: only the str path takes it
+            doc = etree.fromstring(raw, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
     if doc is None:
@@ -193,6 +201,15 @@ def parse_body(raw: str) -> Element | None:
 
 def text_content(element: Element) -> str:
     return "".join(element.itertext())
+
+
+# The same string as text_content, built by libxml2 and decoded once: for a whole article it is
+# several times faster than joining itertext's pieces.
+_STRING_VALUE = etree.XPath("string()")
+
+
+def text_of_tree(element: Element) -> str:
+    return str(_STRING_VALUE(element))
 
 
 def _append_after(previous: Element | None, parent: Element, text: str | None) -> None:
@@ -229,6 +246,21 @@ def drop_tag(element: Element) -> None:
     parent[index:index + 1] = list(element)
 
 
+# A tag no parser produces: elements to unwrap are renamed to it, then one etree.strip_tags call
+# unwraps them all in C (what drop_tag does one element at a time, in Python).
+_UNWRAP_MARK = "feedwash-unwrap"
+
+
+def _unwrap_all(body: Element, elements: list[Element]) -> None:
+    """drop_tag for every element, in one C call. Same result as unwrapping them one by one:
+    unwrapping moves text and children up and never changes which other elements are unwrapped."""
+    if not elements:
+        return
+    for element in elements:
+        element.tag = _UNWRAP_MARK
+    etree.strip_tags(body, _UNWRAP_MARK)
+
+
 def _drop(element: Element) -> None:
     if element.getparent() is not None:
         drop_tree(element)
@@ -246,15 +278,17 @@ def _attached(element: Element, body: Element) -> bool:
 
 def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
     for selector in rule.remove:
+        key = f"{rule.name}: remove {selector.css}"
         for element in selector.xpath(body):
             if _attached(element, body):
-                removed.add(f"{rule.name}: remove {selector.css}", element)
-                _drop(element)
+                removed.add(key, element)
+                drop_tree(element)
     for selector in rule.unwrap:
-        for element in selector.xpath(body):
-            if _attached(element, body):
-                removed.add(f"{rule.name}: unwrap {selector.css}", element)
-                drop_tag(element)
+        key = f"{rule.name}: unwrap {selector.css}"
+        found = [element for element in selector.xpath(body) if _attached(element, body)]
+        for element in found:
+            removed.add(key, element)
+        _unwrap_all(body, found)
     for selector, tag in rule.rename:
         for element in selector.xpath(body):
             if element is not body:
@@ -282,7 +316,7 @@ def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
     """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
     under an image) only the matching lines go, so the image stays."""
     if rule.drop_text_literals is not None:  # cheap test first: can any pattern match at all?
-        text = text_content(body)
+        text = text_of_tree(body)
         if not any(literal in text for literal in rule.drop_text_literals):
             return
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
@@ -449,44 +483,65 @@ def _is_image_url(src: str) -> bool:
 def normalise_whitespace(body: Element) -> None:
     """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
     Paragraph structure is the elements themselves, so it is untouched."""
-    for element in body.iter():
-        if not isinstance(element.tag, str) or element.tag not in BLOCK_TAGS:
-            continue
+    for element in body.iter(*BLOCK_TAGS):
         _strip_leading_indent(element)
-        if element.tail:
-            element.tail = element.tail.lstrip(_INDENT)
+        tail = element.tail
+        if tail and tail[0] in _INDENT:
+            element.tail = tail.lstrip(_INDENT) or None
 
 
 def _strip_leading_indent(block: Element) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
     visible thing of the block, in whichever inline element (or tail) it sits."""
     text = block.text
-    if text and text.strip(_INDENT):  # the common case: the block starts with its own text
-        if text[0] in _INDENT:
-            block.text = text.lstrip(_INDENT)
-        return
-    if text is None and not len(block):
-        return
-    for event, node in etree.iterwalk(block, events=("start", "end")):
-        if node is not block and isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
+    if text:  # the common case: the block starts with its own text
+        visible = text.lstrip(_INDENT)
+        if visible:
+            if len(visible) != len(text):
+                block.text = visible
             return
-        if event == "end" and node is block:
-            return
-        attribute = "text" if event == "start" else "tail"
-        value = getattr(node, attribute)
-        if value:
-            if value.strip(_INDENT):
-                setattr(node, attribute, value.lstrip(_INDENT))
+    if not len(block):
+        if text:
+            block.text = None  # indentation only
+        return
+    if text:
+        block.text = None
+    # Document order through the inline content: each element's text, its children, its tail.
+    # (A stack of child iterators, not recursion: nesting depth is the source's to choose.)
+    stack: list[tuple[Iterator[Element], Element | None]] = [(iter(block), None)]
+    while stack:
+        children, owner = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            if owner is not None and _strip_indent_of(owner, "tail"):
                 return
-            setattr(node, attribute, None)
+            continue
+        if isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
+            return
+        if _strip_indent_of(node, "text"):
+            return
+        stack.append((iter(node), node))
+
+
+def _strip_indent_of(node: Element, attribute: str) -> bool:
+    """Strip the leading indentation of node.text or node.tail; True once visible text is reached."""
+    value = getattr(node, attribute)
+    if not value:
+        return False
+    visible = value.lstrip(_INDENT)
+    if visible:
+        if len(visible) != len(value):
+            setattr(node, attribute, visible)
+        return True
+    setattr(node, attribute, None)
+    return False
 
 
 def collapse_empty(body: Element, removed: Removals) -> None:
     """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
     of a block, which only add blank lines."""
-    for element in reversed(list(body.iter())):
-        if not isinstance(element.tag, str):
-            continue
+    for element in reversed(list(body.iter(*_COLLAPSE_CANDIDATES))):
         if element.tag in BLOCK_TAGS:
             _trim_edge_breaks(element)
         if element is body or element.tag not in COLLAPSIBLE:
@@ -494,6 +549,9 @@ def collapse_empty(body: Element, removed: Removals) -> None:
         if len(element) == 0 and not (element.text or "").strip(_INDENT):
             removed.add("generic: empty wrapper", sample=f"<{element.tag}>")
             _drop(element)
+
+
+_COLLAPSE_CANDIDATES = tuple(BLOCK_TAGS | COLLAPSIBLE)
 
 
 def _trim_edge_breaks(block: Element) -> None:
@@ -518,6 +576,9 @@ def keep_allowed_tags(body: Element) -> None:
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
+# Tested in Python: lxml's iter(*tags) sets up a matcher for the ~35 names on every call (~6 µs),
+# far more than walking a paragraph's few children.
+_BLOCKS_IN_P_SET = frozenset(_BLOCKS_IN_P)
 
 
 def html5_structure(body: Element) -> None:
@@ -529,10 +590,11 @@ def html5_structure(body: Element) -> None:
     nested = {inner for outer in body.iter(*_HEADINGS) if len(outer)
               for inner in outer.iterdescendants(*_HEADINGS)}
     nested |= {inner for outer in body.iter("a") if len(outer) for inner in outer.iterdescendants("a")}
-    for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
-        drop_tag(element)
+    if nested:
+        for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
+            drop_tag(element)
     for paragraph in list(body.iter("p")):  # HTML5 ends a <p> at the first block inside it
-        if len(paragraph) and next(paragraph.iterdescendants(*_BLOCKS_IN_P), None) is not None:
+        if len(paragraph) and any(d.tag in _BLOCKS_IN_P_SET for d in paragraph.iterdescendants()):
             paragraph.tag = "div"
     # HTML5 ignores a cell, row or row group outside any table (keeping its content); lxml keeps
     # it, and a text rule would then see `<div>x<td>y</td></div>` and `<div>xy</div>` differently.
@@ -637,14 +699,18 @@ def image_urls(body: Element, limit: int = 8) -> tuple[str, ...]:
 
 
 def serialise_children(body: Element) -> str:
-    parts = [html_lib.escape(body.text or "", quote=False)]
-    parts.extend(etree.tostring(child, method="html", encoding="unicode") for child in body)
-    return "".join(parts)
+    """The body's content: the body serialised whole (one C call), without its own tags."""
+    if body.attrib:
+        body.attrib.clear()
+    html = etree.tostring(body, method="html", encoding="unicode", with_tail=False)
+    return html[len("<body>"):-len("</body>")] if html.endswith("</body>") else html[len("<body>"):]
 
 
 # Sanitised HTML is regular (every attribute quoted, `<` and `&` escaped in text), so a tag pattern
 # that skips quoted values tokenises it exactly, and faster than walking a tree.
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*>"""
+# (Written as an unrolled loop, `[^>"']*(?:quoted[^>"']*)*`: the same strings as
+# `(?:[^>"']|quoted)*`, matched a run at a time instead of one character per alternation.)
+_ATTRS = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>"""
 _BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b" + _ATTRS,
                         re.I)
 _ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b" + _ATTRS)
@@ -654,8 +720,9 @@ def text_of_html(safe_html: str) -> str:
     """Plain text of the sanitised output, one line per block. Taken from the output, not the
     tree, so the text is exactly what a reader sees and cleaning the output again gives it again
     (the sanitiser's HTML5 parser may re-nest what lxml kept, e.g. text directly in a <table>)."""
-    text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", safe_html))
-    text = _INLINE_SPACE_RUN.sub(" ", html_lib.unescape(text))
+    text = html_lib.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", safe_html)))
+    if "  " in text or any(space in text for space in _INLINE_SPACES_BUT_SPACE):  # else a no-op
+        text = _INLINE_SPACE_RUN.sub(" ", text)
     lines = (line.strip(" \n\r\t") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
