@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from typing import TypeAlias
 from urllib.parse import urljoin
 
@@ -158,9 +158,10 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     # unless one is alive already: holding them all for the whole clean makes every later walk
     # reuse them (about three times faster per element).
     proxies = list(body.iter())
+    parsed_tags = {element.tag for element in proxies}  # lets stages skip walks that find nothing
     removed = Removals()
-    remove_active_content(body, removed)
-    html5_structure(body)
+    remove_active_content(body, removed, parsed_tags)
+    html5_structure(body, parsed_tags)
     for rule in rules:
         apply_rule(body, rule, removed)
     apply_generic_rules(body, removed)
@@ -436,13 +437,20 @@ def _has_content(element: Element) -> bool:
     return next(element.iter("img", "iframe"), None) is not None
 
 
-def remove_active_content(body: Element, removed: Removals) -> None:
+def remove_active_content(body: Element, removed: Removals, tags: Set[object] | None = None) -> None:
     """First of the generic rules, before site rules: text that is never displayed (scripts,
-    styles, templates) must not take part in text matching."""
-    for element in body.iter(*ACTIVE_TAGS):
-        removed.add(f"generic: {element.tag}", element)
-    etree.strip_tags(body, *HTML5_VOID_UNKNOWN_TO_LIBXML2)
-    etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
+    styles, templates) must not take part in text matching. `tags`: the tags in the tree, if
+    known (only those present are looked for: lxml sets up a matcher per tag name and call)."""
+    active = ACTIVE_TAGS if tags is None else [tag for tag in ACTIVE_TAGS if tag in tags]
+    voids = HTML5_VOID_UNKNOWN_TO_LIBXML2 if tags is None else [
+        tag for tag in HTML5_VOID_UNKNOWN_TO_LIBXML2 if tag in tags]
+    if active:
+        for element in body.iter(*active):
+            removed.add(f"generic: {element.tag}", element)
+    if voids:
+        etree.strip_tags(body, *voids)
+    if active:
+        etree.strip_elements(body, *active, with_tail=False)
 
 
 def _is_hidden(element: Element) -> bool:
@@ -532,7 +540,7 @@ def _is_image_url(src: str) -> bool:
 def normalise_whitespace(body: Element) -> None:
     """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
     Paragraph structure is the elements themselves, so it is untouched."""
-    for element in body.iter(*BLOCK_TAGS):
+    for element in [e for e in body.iter() if e.tag in BLOCK_TAGS]:
         _strip_leading_indent(element)
         tail = element.tail
         if tail and tail[0] in _INDENT:
@@ -590,7 +598,7 @@ def _strip_indent_of(node: Element, attribute: str) -> bool:
 def collapse_empty(body: Element, removed: Removals) -> None:
     """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
     of a block, which only add blank lines."""
-    for element in reversed(list(body.iter(*_COLLAPSE_CANDIDATES))):
+    for element in [e for e in body.iter() if e.tag in _COLLAPSE_CANDIDATES][::-1]:
         if element.tag in BLOCK_TAGS:
             _trim_edge_breaks(element)
         if element is body or element.tag not in COLLAPSIBLE:
@@ -600,7 +608,7 @@ def collapse_empty(body: Element, removed: Removals) -> None:
             _drop(element)
 
 
-_COLLAPSE_CANDIDATES = tuple(BLOCK_TAGS | COLLAPSIBLE)
+_COLLAPSE_CANDIDATES = BLOCK_TAGS | COLLAPSIBLE
 
 
 def _trim_edge_breaks(block: Element) -> None:
@@ -615,14 +623,19 @@ def keep_allowed_tags(body: Element) -> None:
     """The tree takes the shape the sanitiser will give it: block containers it does not carry
     become <div>, every other tag outside the allow-list is unwrapped (its text stays). Deciding
     about whitespace and empty wrappers on that shape is what makes cleaning idempotent."""
-    for element in body.iter(*DIV_LIKE):
-        element.tag = "div"
-    unknown = {e.tag for e in body.iter() if isinstance(e.tag, str) and e.tag not in ALLOWED_TAGS}
+    unknown = set()
+    for element in body.iter():  # one walk, tags tested in Python (cheaper than lxml's matcher)
+        tag = element.tag
+        if tag in _DIV_LIKE_SET:
+            element.tag = "div"
+        elif tag not in ALLOWED_TAGS and isinstance(tag, str):
+            unknown.add(tag)
     unknown.discard("body")
     if unknown:
         etree.strip_tags(body, *unknown)
 
 
+_DIV_LIKE_SET = frozenset(DIV_LIKE)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
 # Tested in Python: lxml's iter(*tags) sets up a matcher for the ~35 names on every call (~6 µs),
@@ -630,14 +643,17 @@ _BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
 _BLOCKS_IN_P_SET = frozenset(_BLOCKS_IN_P)
 
 
-def html5_structure(body: Element) -> None:
+def html5_structure(body: Element, tags: Set[object] | None = None) -> None:
     """Where lxml's parser and HTML5's (the sanitiser's, a reader's) build different trees, take
     HTML5's shape first, so every later stage (and a second cleaning) sees what a reader sees:
     a heading in a heading or a link in a link is unwrapped, a <p> holding blocks is a <div>,
-    content misplaced in a table moves before it."""
+    content misplaced in a table moves before it. `tags`: the tags in the tree, if known (the
+    heading and table walks are skipped when it has none)."""
+    if tags is None:
+        tags = {element.tag for element in body.iter()}
     # (Looked for from the outer element down: most have no children, so this is cheap.)
     nested = {inner for outer in body.iter(*_HEADINGS) if len(outer)
-              for inner in outer.iterdescendants(*_HEADINGS)}
+              for inner in outer.iterdescendants(*_HEADINGS)} if not tags.isdisjoint(_HEADINGS) else set()
     nested |= {inner for outer in body.iter("a") if len(outer) for inner in outer.iterdescendants("a")}
     if nested:
         for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
@@ -647,6 +663,8 @@ def html5_structure(body: Element) -> None:
             paragraph.tag = "div"
     # HTML5 ignores a cell, row or row group outside any table (keeping its content); lxml keeps
     # it, and a text rule would then see `<div>x<td>y</td></div>` and `<div>xy</div>` differently.
+    if tags.isdisjoint(_TABLE_PARTS) and "table" not in tags:
+        return  # (_TABLE_CHILDREN's tags are "table" and table parts)
     for part in list(body.iter(*_TABLE_PARTS))[::-1]:
         if next(part.iterancestors("table"), None) is None:
             drop_tag(part)
