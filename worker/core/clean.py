@@ -162,8 +162,9 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     removed = Removals()
     remove_active_content(body, removed, parsed_tags)
     html5_structure(body, parsed_tags)
+    body_text = None
     for rule in rules:
-        apply_rule(body, rule, removed)
+        body_text = apply_rule(body, rule, removed, body_text)
     apply_generic_rules(body, removed)
     keep_allowed_tags(body)
     collapse_empty(body, removed)
@@ -238,7 +239,7 @@ def text_content(element: Element) -> str:
 
 # The same string as text_content, built by libxml2 and decoded once: for a whole article it is
 # several times faster than joining itertext's pieces.
-_STRING_VALUE = etree.XPath("string()")
+_STRING_VALUE = etree.XPath("string()", smart_strings=False)
 
 
 def text_of_tree(element: Element) -> str:
@@ -328,12 +329,16 @@ def _attached(element: Element, body: Element) -> bool:
     return False
 
 
-def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
+def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
+    """Apply one rule. `text`, if given, is the body's text as it is now; the return value is the
+    body's text after the rule when it is known (None otherwise), so the next rule's drop_text
+    pre-check need not build it again."""
     for selector in rule.remove:
         key = f"{rule.name}: remove {selector.css}"
         found = selector.xpath(body)
         if found:
             _remove_all(body, found, key, removed)
+            text = None
     for selector in rule.unwrap:
         key = f"{rule.name}: unwrap {selector.css}"
         found = [element for element in selector.xpath(body) if _attached(element, body)]
@@ -347,8 +352,10 @@ def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
                 element.attrib.clear()
     for attribute_filter in rule.attributes:
         _filter_attributes(body, rule.name, attribute_filter, removed)
+    # (Unwrapping, renaming and attribute filters leave the text as it was.)
     if rule.drop_text:
-        _drop_text(body, rule, removed)
+        text = _drop_text(body, rule, removed, text)
+    return text
 
 
 def _filter_attributes(
@@ -363,13 +370,15 @@ def _filter_attributes(
                             sample=f'{name}="{value[:SAMPLE_CHARS - len(name) - 3]}"')
 
 
-def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
+def _drop_text(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
     """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
-    under an image) only the matching lines go, so the image stays."""
+    under an image) only the matching lines go, so the image stays. `text`: the body's text, if
+    known; returned when nothing could have changed it."""
     if rule.drop_text_literals is not None:  # cheap test first: can any pattern match at all?
-        text = text_of_tree(body)
+        if text is None:
+            text = text_of_tree(body)
         if not any(literal in text for literal in rule.drop_text_literals):
-            return
+            return text
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
     lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
     for block in lined:
@@ -381,6 +390,7 @@ def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
         if pattern is not None:
             removed.add(f"{rule.name}: drop_text {pattern}", element)
             _drop(element)
+    return None
 
 
 def _matching_pattern(rule: Rule, text: str) -> str | None:
@@ -482,8 +492,11 @@ def apply_generic_rules(body: Element, removed: Removals) -> None:
                 removed.add("generic: tracking parameters", sample=href[:SAMPLE_CHARS])
 
 
+_URL_HOST = re.compile(r"^(?:https?:)?//([^/:?#]+)", re.I)
+
+
 def _host(url: str) -> str:
-    match = re.match(r"^(?:https?:)?//([^/:?#]+)", url.strip(), re.I)
+    match = _URL_HOST.match(url.strip())
     return match.group(1).lower() if match else ""
 
 
@@ -710,13 +723,16 @@ def _text_before(element: Element, text: str) -> None:
 
 def unwrap_wrapper_divs(body: Element) -> None:
     """A <div> with no text of its own whose children are all blocks is structure the reader
-    does not need (an image wrapper, whose child is inline, stays)."""
-    for element in list(body.iter("div")):
-        if element is body or (element.text or "").strip(_INDENT):
+    does not need (an image wrapper, whose child is inline, stays). Unwrapping one <div> never
+    changes the text, children or tails another is judged by, so all are unwrapped at once."""
+    wrappers = []
+    for element in body.iter("div"):
+        if (element.text or "").strip(_INDENT):
             continue
         children = list(element)
         if children and all(_is_block(c) and not (c.tail or "").strip(_INDENT) for c in children):
-            drop_tag(element)
+            wrappers.append(element)
+    _unwrap_all(body, wrappers)
 
 
 def _is_block(element: Element) -> bool:
