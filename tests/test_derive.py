@@ -67,3 +67,16 @@ def test_split_ideographs_counts_and_separates() -> None:
     assert count == 3
     assert re.sub(" ", "", rest) == "abcd。"
     assert derive._LATIN_WORD.findall(rest) == ["ab", "cd"]
+
+
+@pytest.mark.parametrize(("url", "placeholder"), [
+    ("https://picsum.photos/200/300", True),
+    ("https://i.picsum.photos/id/1/200/300.jpg", True),
+    ("https://notpicsum.photos/a.jpg", False),
+    ("https://n.sinaimg.cn/finance/a/b.jpg", False),
+    ("http://n.sinaimg.cn/finance/cece9e13/20200514/343233024.png", True),
+    ("/relative.png", True),
+    (None, True),
+])
+def test_is_placeholder_image(url: str | None, placeholder: bool) -> None:
+    assert derive.is_placeholder_image(url) is placeholder

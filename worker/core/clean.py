@@ -142,7 +142,8 @@ def sample_of(element: Element | None) -> str:
     """What a person would recognise: the element's text, else its start tag."""
     if element is None:
         return ""
-    text = _SPACE_RUN.sub(" ", text_of_tree(element)).strip()
+    text = text_of_tree(element) if len(element) else element.text or ""
+    text = _SPACE_RUN.sub(" ", text).strip()
     if not text:
         attrs = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
         text = f"<{element.tag}{' ' + attrs if attrs else ''}>"

@@ -28,6 +28,7 @@ PLACEHOLDER_IMAGES = frozenset({
 PLACEHOLDER_HOSTS = ("picsum.photos", "placehold.it", "placehold.co", "placeholder.com",
                      "via.placeholder.com", "dummyimage.com", "placekitten.com", "loremflickr.com",
                      "source.unsplash.com", "fakeimg.pl")
+_PLACEHOLDER_SUFFIXES = tuple("." + host for host in PLACEHOLDER_HOSTS)
 
 
 def reading_length(text: str) -> int:
@@ -72,7 +73,8 @@ def is_placeholder_image(url: str | None) -> bool:
     host = (urlsplit(url).hostname or "").lower() if url.startswith(("http://", "https://", "//")) else ""
     if not host:
         return True  # relative or data: -> not usable as a feed's lead image
-    return any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS)
+    # "." + host ends with ".h" exactly when host is h or a subdomain of it
+    return ("." + host).endswith(_PLACEHOLDER_SUFFIXES)
 
 
 def lead_image(declared: str | None, body_images: Iterable[str]) -> str | None:

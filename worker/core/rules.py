@@ -75,7 +75,10 @@ class Rule:
         return any(self._matches_url(url, _host(url)) for url in urls if url)
 
     def _matches_url(self, url: str, host: str) -> bool:
-        if self._domain_suffixes and ("." + host).endswith(self._domain_suffixes):
+        return self._matches_dotted(url, "." + host)
+
+    def _matches_dotted(self, url: str, dotted_host: str) -> bool:
+        if self._domain_suffixes and dotted_host.endswith(self._domain_suffixes):
             return True
         return any(p.search(url) for p in self.url_patterns) if self.url_patterns else False
 
@@ -193,14 +196,20 @@ def matching_rules(
     """Site-specific rules first, then the ones for every article (they are the catch-all)."""
     urls, categories = tuple(urls), tuple(categories)
     try:  # each URL's host once, not once per rule
-        hosted = [(url, _host(url)) for url in dict.fromkeys(urls) if url]
+        hosted = [(url, "." + _host(url)) for url in dict.fromkeys(urls) if url]
     except ValueError:  # an unparsable URL: let each rule meet it (and raise) as Rule.matches does
         found = [rule for rule in rules if rule.matches(urls, categories)]
     else:
         wanted = set(categories)
-        found = [rule for rule in rules
-                 if rule.match_all or not wanted.isdisjoint(rule.categories)
-                 or any(rule._matches_url(url, host) for url, host in hosted)]
+        found = []
+        for rule in rules:  # (plain loops: this runs for every rule on every entry)
+            if rule.match_all or not wanted.isdisjoint(rule.categories):
+                found.append(rule)
+                continue
+            for url, dotted_host in hosted:
+                if rule._matches_dotted(url, dotted_host):
+                    found.append(rule)
+                    break
     return tuple(sorted(found, key=lambda rule: rule.match_all))
 
 
