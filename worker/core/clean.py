@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Set
 from typing import TypeAlias
 from urllib.parse import urljoin
 
@@ -31,6 +31,10 @@ SAMPLE_CHARS = 80
 # Plain lxml.etree elements, not lxml.html's: its per-element class lookup cost a tenth of the
 # cleaner's time, for helpers (drop_tag, text_content, ...) that are a few lines each below.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+# The same parser told its input is UTF-8 bytes, which it parses faster than a str (that reaches
+# libxml2 as UTF-16 or UCS-4). The encoding is forced, as for a str: a <meta charset> is ignored.
+_UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False,
+                                encoding="utf-8")
 Element: TypeAlias = etree._Element
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
@@ -38,6 +42,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
 _INLINE_SPACE_RUN = re.compile(r"[ \t\r\f\u3000\xa0]+")
+_INLINE_SPACES_BUT_SPACE = "\t\r\f\u3000\xa0"
 
 BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "body", "br", "center", "dd", "details", "div", "dl",
@@ -137,7 +142,8 @@ def sample_of(element: Element | None) -> str:
     """What a person would recognise: the element's text, else its start tag."""
     if element is None:
         return ""
-    text = _SPACE_RUN.sub(" ", text_content(element)).strip()
+    text = text_of_tree(element) if len(element) else element.text or ""
+    text = _SPACE_RUN.sub(" ", text).strip()
     if not text:
         attrs = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
         text = f"<{element.tag}{' ' + attrs if attrs else ''}>"
@@ -146,14 +152,20 @@ def sample_of(element: Element | None) -> str:
 
 def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None) -> CleanedHtml:
     """Clean one article body. Pure and idempotent: clean_html(out.html) gives out again."""
-    body = parse_body(decode(raw))
+    body = _parse_article(raw)
     if body is None:
         return CleanedHtml(html="", text="")
+    # Every stage walks the tree, and lxml makes a Python proxy for each element it hands out
+    # unless one is alive already: holding them all for the whole clean makes every later walk
+    # reuse them (about three times faster per element).
+    proxies = list(body.iter())
+    parsed_tags = {element.tag for element in proxies}  # lets stages skip walks that find nothing
     removed = Removals()
-    remove_active_content(body, removed)
-    html5_structure(body)
+    remove_active_content(body, removed, parsed_tags)
+    html5_structure(body, parsed_tags)
+    body_text = None
     for rule in rules:
-        apply_rule(body, rule, removed)
+        body_text = apply_rule(body, rule, removed, body_text)
     apply_generic_rules(body, removed)
     keep_allowed_tags(body)
     collapse_empty(body, removed)
@@ -164,8 +176,10 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     else:
         https_for_protocol_relative(body)
     safe = _SANITIZER.clean(serialise_children(body))
+    images = image_urls(body)
+    del proxies
     return CleanedHtml(html=safe, text=text_of_html(safe), removed=removed.counts,
-                       samples=removed.samples, images=image_urls(body))
+                       samples=removed.samples, images=images)
 
 
 def decode(raw: str) -> str:
@@ -176,6 +190,31 @@ def decode(raw: str) -> str:
     return _CONTROL_CHARS.sub("", raw)
 
 
+# What decode() deletes, as UTF-8 bytes: each is one byte there and never part of a longer
+# character, so deleting them from the encoded text is the same as deleting them before encoding.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# str.strip()'s whitespace plus the control characters: a body of only these is empty once decoded.
+_BLANK_OR_CONTROL = "".join(
+    {chr(c) for c in range(0x110000) if chr(c).isspace()} | {chr(b) for b in _CONTROL_BYTES})
+
+
+def _parse_article(raw: str) -> Element | None:
+    """parse_body(decode(raw)), with the control characters deleted from the UTF-8 bytes the
+    parser gets (bytes.translate) instead of by a regex over the str: the same tree, faster."""
+    raw = _XML_DECLARATION.sub("", raw)
+    if not raw.strip(_BLANK_OR_CONTROL):
+        return None
+    try:
+        data = raw.encode("utf-8").translate(None, _CONTROL_BYTES)
+    except UnicodeEncodeError:  # a lone surrogate: only the str path takes it
+        return parse_body(_CONTROL_CHARS.sub("", raw))
+    try:
+        doc = etree.fromstring(data, parser=_UTF8_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    return _body_of(doc)
+
+
 def parse_body(raw: str) -> Element | None:
     if not raw.strip():
         return None
@@ -183,6 +222,10 @@ def parse_body(raw: str) -> Element | None:
         doc = etree.fromstring(raw, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+    return _body_of(doc)
+
+
+def _body_of(doc: Element | None) -> Element | None:
     if doc is None:
         return None
     body = doc.find("body")
@@ -193,6 +236,15 @@ def parse_body(raw: str) -> Element | None:
 
 def text_content(element: Element) -> str:
     return "".join(element.itertext())
+
+
+# The same string as text_content, built by libxml2 and decoded once: for a whole article it is
+# several times faster than joining itertext's pieces.
+_STRING_VALUE = etree.XPath("string()", smart_strings=False)
+
+
+def text_of_tree(element: Element) -> str:
+    return str(_STRING_VALUE(element))
 
 
 def _append_after(previous: Element | None, parent: Element, text: str | None) -> None:
@@ -229,6 +281,40 @@ def drop_tag(element: Element) -> None:
     parent[index:index + 1] = list(element)
 
 
+# A tag no parser produces: elements to unwrap are renamed to it, then one etree.strip_tags call
+# unwraps them all in C (what drop_tag does one element at a time, in Python).
+_UNWRAP_MARK = "feedwash-unwrap"
+
+
+def _unwrap_all(body: Element, elements: list[Element]) -> None:
+    """drop_tag for every element, in one C call. Same result as unwrapping them one by one:
+    unwrapping moves text and children up and never changes which other elements are unwrapped."""
+    if not elements:
+        return
+    for element in elements:
+        element.tag = _UNWRAP_MARK
+    etree.strip_tags(body, _UNWRAP_MARK)
+
+
+_REMOVE_MARK = "feedwash-remove"
+
+
+def _remove_all(body: Element, elements: list[Element], key: str, removed: Removals) -> None:
+    """drop_tree for each element not inside another (XPath lists an element before its
+    descendants; the old one-by-one loop skipped those as detached), in one C call: lxml's
+    strip_elements keeps each tail where drop_tree put it, after the previous sibling."""
+    for element in elements:
+        if element is body:
+            continue
+        parent = element.getparent()
+        while parent is not None and parent is not body and parent.tag != _REMOVE_MARK:
+            parent = parent.getparent()
+        if parent is body:
+            removed.add(key, element)
+            element.tag = _REMOVE_MARK
+    etree.strip_elements(body, _REMOVE_MARK, with_tail=False)
+
+
 def _drop(element: Element) -> None:
     if element.getparent() is not None:
         drop_tree(element)
@@ -244,17 +330,22 @@ def _attached(element: Element, body: Element) -> bool:
     return False
 
 
-def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
+def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
+    """Apply one rule. `text`, if given, is the body's text as it is now; the return value is the
+    body's text after the rule when it is known (None otherwise), so the next rule's drop_text
+    pre-check need not build it again."""
     for selector in rule.remove:
-        for element in selector.xpath(body):
-            if _attached(element, body):
-                removed.add(f"{rule.name}: remove {selector.css}", element)
-                _drop(element)
+        key = f"{rule.name}: remove {selector.css}"
+        found = selector.xpath(body)
+        if found:
+            _remove_all(body, found, key, removed)
+            text = None
     for selector in rule.unwrap:
-        for element in selector.xpath(body):
-            if _attached(element, body):
-                removed.add(f"{rule.name}: unwrap {selector.css}", element)
-                drop_tag(element)
+        key = f"{rule.name}: unwrap {selector.css}"
+        found = [element for element in selector.xpath(body) if _attached(element, body)]
+        for element in found:
+            removed.add(key, element)
+        _unwrap_all(body, found)
     for selector, tag in rule.rename:
         for element in selector.xpath(body):
             if element is not body:
@@ -262,8 +353,10 @@ def apply_rule(body: Element, rule: Rule, removed: Removals) -> None:
                 element.attrib.clear()
     for attribute_filter in rule.attributes:
         _filter_attributes(body, rule.name, attribute_filter, removed)
+    # (Unwrapping, renaming and attribute filters leave the text as it was.)
     if rule.drop_text:
-        _drop_text(body, rule, removed)
+        text = _drop_text(body, rule, removed, text)
+    return text
 
 
 def _filter_attributes(
@@ -278,13 +371,15 @@ def _filter_attributes(
                             sample=f'{name}="{value[:SAMPLE_CHARS - len(name) - 3]}"')
 
 
-def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
+def _drop_text(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
     """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
-    under an image) only the matching lines go, so the image stays."""
+    under an image) only the matching lines go, so the image stays. `text`: the body's text, if
+    known; returned when nothing could have changed it."""
     if rule.drop_text_literals is not None:  # cheap test first: can any pattern match at all?
-        text = text_content(body)
+        if text is None:
+            text = text_of_tree(body)
         if not any(literal in text for literal in rule.drop_text_literals):
-            return
+            return text
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
     lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
     for block in lined:
@@ -296,6 +391,7 @@ def _drop_text(body: Element, rule: Rule, removed: Removals) -> None:
         if pattern is not None:
             removed.add(f"{rule.name}: drop_text {pattern}", element)
             _drop(element)
+    return None
 
 
 def _matching_pattern(rule: Rule, text: str) -> str | None:
@@ -352,13 +448,20 @@ def _has_content(element: Element) -> bool:
     return next(element.iter("img", "iframe"), None) is not None
 
 
-def remove_active_content(body: Element, removed: Removals) -> None:
+def remove_active_content(body: Element, removed: Removals, tags: Set[object] | None = None) -> None:
     """First of the generic rules, before site rules: text that is never displayed (scripts,
-    styles, templates) must not take part in text matching."""
-    for element in body.iter(*ACTIVE_TAGS):
-        removed.add(f"generic: {element.tag}", element)
-    etree.strip_tags(body, *HTML5_VOID_UNKNOWN_TO_LIBXML2)
-    etree.strip_elements(body, *ACTIVE_TAGS, with_tail=False)
+    styles, templates) must not take part in text matching. `tags`: the tags in the tree, if
+    known (only those present are looked for: lxml sets up a matcher per tag name and call)."""
+    active = ACTIVE_TAGS if tags is None else [tag for tag in ACTIVE_TAGS if tag in tags]
+    voids = HTML5_VOID_UNKNOWN_TO_LIBXML2 if tags is None else [
+        tag for tag in HTML5_VOID_UNKNOWN_TO_LIBXML2 if tag in tags]
+    if active:
+        for element in body.iter(*active):
+            removed.add(f"generic: {element.tag}", element)
+    if voids:
+        etree.strip_tags(body, *voids)
+    if active:
+        etree.strip_elements(body, *active, with_tail=False)
 
 
 def _is_hidden(element: Element) -> bool:
@@ -369,10 +472,9 @@ def _is_hidden(element: Element) -> bool:
 
 
 def apply_generic_rules(body: Element, removed: Removals) -> None:
-    for element in _STYLED(body):
-        if _is_hidden(element) and _attached(element, body):
-            removed.add("generic: hidden element", element)
-            _drop(element)
+    hidden = [element for element in _STYLED(body) if _is_hidden(element)]
+    if hidden:
+        _remove_all(body, hidden, "generic: hidden element", removed)
     for iframe in list(body.iter("iframe")):
         if _host(iframe.get("src", "")) not in VIDEO_HOSTS:
             removed.add("generic: iframe", iframe)
@@ -391,8 +493,11 @@ def apply_generic_rules(body: Element, removed: Removals) -> None:
                 removed.add("generic: tracking parameters", sample=href[:SAMPLE_CHARS])
 
 
+_URL_HOST = re.compile(r"^(?:https?:)?//([^/:?#]+)", re.I)
+
+
 def _host(url: str) -> str:
-    match = re.match(r"^(?:https?:)?//([^/:?#]+)", url.strip(), re.I)
+    match = _URL_HOST.match(url.strip())
     return match.group(1).lower() if match else ""
 
 
@@ -449,44 +554,65 @@ def _is_image_url(src: str) -> bool:
 def normalise_whitespace(body: Element) -> None:
     """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
     Paragraph structure is the elements themselves, so it is untouched."""
-    for element in body.iter():
-        if not isinstance(element.tag, str) or element.tag not in BLOCK_TAGS:
-            continue
+    for element in [e for e in body.iter() if e.tag in BLOCK_TAGS]:
         _strip_leading_indent(element)
-        if element.tail:
-            element.tail = element.tail.lstrip(_INDENT)
+        tail = element.tail
+        if tail and tail[0] in _INDENT:
+            element.tail = tail.lstrip(_INDENT) or None
 
 
 def _strip_leading_indent(block: Element) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
     visible thing of the block, in whichever inline element (or tail) it sits."""
     text = block.text
-    if text and text.strip(_INDENT):  # the common case: the block starts with its own text
-        if text[0] in _INDENT:
-            block.text = text.lstrip(_INDENT)
-        return
-    if text is None and not len(block):
-        return
-    for event, node in etree.iterwalk(block, events=("start", "end")):
-        if node is not block and isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
+    if text:  # the common case: the block starts with its own text
+        visible = text.lstrip(_INDENT)
+        if visible:
+            if len(visible) != len(text):
+                block.text = visible
             return
-        if event == "end" and node is block:
-            return
-        attribute = "text" if event == "start" else "tail"
-        value = getattr(node, attribute)
-        if value:
-            if value.strip(_INDENT):
-                setattr(node, attribute, value.lstrip(_INDENT))
+    if not len(block):
+        if text:
+            block.text = None  # indentation only
+        return
+    if text:
+        block.text = None
+    # Document order through the inline content: each element's text, its children, its tail.
+    # (A stack of child iterators, not recursion: nesting depth is the source's to choose.)
+    stack: list[tuple[Iterator[Element], Element | None]] = [(iter(block), None)]
+    while stack:
+        children, owner = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            if owner is not None and _strip_indent_of(owner, "tail"):
                 return
-            setattr(node, attribute, None)
+            continue
+        if isinstance(node.tag, str) and (node.tag in BLOCK_TAGS or node.tag == "img"):
+            return
+        if _strip_indent_of(node, "text"):
+            return
+        stack.append((iter(node), node))
+
+
+def _strip_indent_of(node: Element, attribute: str) -> bool:
+    """Strip the leading indentation of node.text or node.tail; True once visible text is reached."""
+    value = getattr(node, attribute)
+    if not value:
+        return False
+    visible = value.lstrip(_INDENT)
+    if visible:
+        if len(visible) != len(value):
+            setattr(node, attribute, visible)
+        return True
+    setattr(node, attribute, None)
+    return False
 
 
 def collapse_empty(body: Element, removed: Removals) -> None:
     """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
     of a block, which only add blank lines."""
-    for element in reversed(list(body.iter())):
-        if not isinstance(element.tag, str):
-            continue
+    for element in [e for e in body.iter() if e.tag in _COLLAPSE_CANDIDATES][::-1]:
         if element.tag in BLOCK_TAGS:
             _trim_edge_breaks(element)
         if element is body or element.tag not in COLLAPSIBLE:
@@ -494,6 +620,9 @@ def collapse_empty(body: Element, removed: Removals) -> None:
         if len(element) == 0 and not (element.text or "").strip(_INDENT):
             removed.add("generic: empty wrapper", sample=f"<{element.tag}>")
             _drop(element)
+
+
+_COLLAPSE_CANDIDATES = BLOCK_TAGS | COLLAPSIBLE
 
 
 def _trim_edge_breaks(block: Element) -> None:
@@ -508,34 +637,48 @@ def keep_allowed_tags(body: Element) -> None:
     """The tree takes the shape the sanitiser will give it: block containers it does not carry
     become <div>, every other tag outside the allow-list is unwrapped (its text stays). Deciding
     about whitespace and empty wrappers on that shape is what makes cleaning idempotent."""
-    for element in body.iter(*DIV_LIKE):
-        element.tag = "div"
-    unknown = {e.tag for e in body.iter() if isinstance(e.tag, str) and e.tag not in ALLOWED_TAGS}
+    unknown = set()
+    for element in body.iter():  # one walk, tags tested in Python (cheaper than lxml's matcher)
+        tag = element.tag
+        if tag in _DIV_LIKE_SET:
+            element.tag = "div"
+        elif tag not in ALLOWED_TAGS and isinstance(tag, str):
+            unknown.add(tag)
     unknown.discard("body")
     if unknown:
         etree.strip_tags(body, *unknown)
 
 
+_DIV_LIKE_SET = frozenset(DIV_LIKE)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
+# Tested in Python: lxml's iter(*tags) sets up a matcher for the ~35 names on every call (~6 µs),
+# far more than walking a paragraph's few children.
+_BLOCKS_IN_P_SET = frozenset(_BLOCKS_IN_P)
 
 
-def html5_structure(body: Element) -> None:
+def html5_structure(body: Element, tags: Set[object] | None = None) -> None:
     """Where lxml's parser and HTML5's (the sanitiser's, a reader's) build different trees, take
     HTML5's shape first, so every later stage (and a second cleaning) sees what a reader sees:
     a heading in a heading or a link in a link is unwrapped, a <p> holding blocks is a <div>,
-    content misplaced in a table moves before it."""
+    content misplaced in a table moves before it. `tags`: the tags in the tree, if known (the
+    heading and table walks are skipped when it has none)."""
+    if tags is None:
+        tags = {element.tag for element in body.iter()}
     # (Looked for from the outer element down: most have no children, so this is cheap.)
     nested = {inner for outer in body.iter(*_HEADINGS) if len(outer)
-              for inner in outer.iterdescendants(*_HEADINGS)}
+              for inner in outer.iterdescendants(*_HEADINGS)} if not tags.isdisjoint(_HEADINGS) else set()
     nested |= {inner for outer in body.iter("a") if len(outer) for inner in outer.iterdescendants("a")}
-    for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
-        drop_tag(element)
+    if nested:
+        for element in [e for e in body.iter(*_HEADINGS, "a") if e in nested][::-1]:
+            drop_tag(element)
     for paragraph in list(body.iter("p")):  # HTML5 ends a <p> at the first block inside it
-        if len(paragraph) and next(paragraph.iterdescendants(*_BLOCKS_IN_P), None) is not None:
+        if len(paragraph) and any(d.tag in _BLOCKS_IN_P_SET for d in paragraph.iterdescendants()):
             paragraph.tag = "div"
     # HTML5 ignores a cell, row or row group outside any table (keeping its content); lxml keeps
     # it, and a text rule would then see `<div>x<td>y</td></div>` and `<div>xy</div>` differently.
+    if tags.isdisjoint(_TABLE_PARTS) and "table" not in tags:
+        return  # (_TABLE_CHILDREN's tags are "table" and table parts)
     for part in list(body.iter(*_TABLE_PARTS))[::-1]:
         if next(part.iterancestors("table"), None) is None:
             drop_tag(part)
@@ -581,13 +724,16 @@ def _text_before(element: Element, text: str) -> None:
 
 def unwrap_wrapper_divs(body: Element) -> None:
     """A <div> with no text of its own whose children are all blocks is structure the reader
-    does not need (an image wrapper, whose child is inline, stays)."""
-    for element in list(body.iter("div")):
-        if element is body or (element.text or "").strip(_INDENT):
+    does not need (an image wrapper, whose child is inline, stays). Unwrapping one <div> never
+    changes the text, children or tails another is judged by, so all are unwrapped at once."""
+    wrappers = []
+    for element in body.iter("div"):
+        if (element.text or "").strip(_INDENT):
             continue
         children = list(element)
         if children and all(_is_block(c) and not (c.tail or "").strip(_INDENT) for c in children):
-            drop_tag(element)
+            wrappers.append(element)
+    _unwrap_all(body, wrappers)
 
 
 def _is_block(element: Element) -> bool:
@@ -637,16 +783,25 @@ def image_urls(body: Element, limit: int = 8) -> tuple[str, ...]:
 
 
 def serialise_children(body: Element) -> str:
-    parts = [html_lib.escape(body.text or "", quote=False)]
-    parts.extend(etree.tostring(child, method="html", encoding="unicode") for child in body)
-    return "".join(parts)
+    """The body's content: the body serialised whole (one C call), without its own tags."""
+    if body.attrib:
+        body.attrib.clear()
+    html = etree.tostring(body, method="html", encoding="unicode", with_tail=False)
+    return html[len("<body>"):-len("</body>")] if html.endswith("</body>") else html[len("<body>"):]
 
 
 # Sanitised HTML is regular (every attribute quoted, `<` and `&` escaped in text), so a tag pattern
 # that skips quoted values tokenises it exactly, and faster than walking a tree.
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*>"""
+# (Written as an unrolled loop, `[^>"']*(?:quoted[^>"']*)*`: the same strings as
+# `(?:[^>"']|quoted)*`, matched a run at a time instead of one character per alternation.)
+_ATTRS = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>"""
 _BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b" + _ATTRS,
                         re.I)
+# The sanitiser writes tag names in lower case, so _BLOCK_TAG's re.I (which makes it four times
+# slower) only matters where a `<` inside an attribute value is followed by a capital; without
+# one anywhere, the case-sensitive twin matches exactly the same.
+_LOWER_BLOCK_TAG = re.compile(_BLOCK_TAG.pattern)
+_CAPITAL_AFTER_LT = re.compile(r"</?[a-zA-Z0-9]*[A-Z]")
 _ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b" + _ATTRS)
 
 
@@ -654,8 +809,13 @@ def text_of_html(safe_html: str) -> str:
     """Plain text of the sanitised output, one line per block. Taken from the output, not the
     tree, so the text is exactly what a reader sees and cleaning the output again gives it again
     (the sanitiser's HTML5 parser may re-nest what lxml kept, e.g. text directly in a <table>)."""
-    text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", safe_html))
-    text = _INLINE_SPACE_RUN.sub(" ", html_lib.unescape(text))
+    block_tag = _BLOCK_TAG if _CAPITAL_AFTER_LT.search(safe_html) else _LOWER_BLOCK_TAG
+    text = html_lib.unescape(_ANY_TAG.sub("", block_tag.sub("\n", safe_html)))
+    if any(space in text for space in _INLINE_SPACES_BUT_SPACE):
+        text = _INLINE_SPACE_RUN.sub(" ", text)
+    else:  # only runs of " " to fold: str.replace does that far faster than the pattern
+        while "  " in text:
+            text = text.replace("  ", " ")
     lines = (line.strip(" \n\r\t") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

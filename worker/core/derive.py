@@ -14,6 +14,11 @@ _KANA = re.compile(r"[\u3040-\u30ff]+")
 _ASCII_LETTERS = re.compile(r"[A-Za-z]+")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’.-][A-Za-z0-9\u00c0-\u024f]+)*")
 _LETTER = re.compile(r"[^\W\d_]+")
+# CJK Unified Ideographs: all letters (tests/test_derive.py checks it against _LETTER) and most of
+# a Chinese text. guess_language counts them from the pieces between their runs, so the slow
+# Unicode-category pattern only scans what is left (a space stands in for each run: no pattern
+# here matches or joins across one).
+_IDEOGRAPH_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 # Images that say nothing about an article: the Sina app-download QR code that Sina's archive
 # puts in every post's front matter, and random-placeholder services.
@@ -23,6 +28,7 @@ PLACEHOLDER_IMAGES = frozenset({
 PLACEHOLDER_HOSTS = ("picsum.photos", "placehold.it", "placehold.co", "placeholder.com",
                      "via.placeholder.com", "dummyimage.com", "placekitten.com", "loremflickr.com",
                      "source.unsplash.com", "fakeimg.pl")
+_PLACEHOLDER_SUFFIXES = tuple("." + host for host in PLACEHOLDER_HOSTS)
 
 
 def reading_length(text: str) -> int:
@@ -36,14 +42,23 @@ def _count_chars(pattern: re.Pattern[str], text: str) -> int:
     return sum(map(len, pattern.findall(text)))
 
 
+def _split_ideographs(text: str) -> tuple[int, str]:
+    """How many CJK unified ideographs `text` has, and the text with each run of them a space."""
+    pieces = _IDEOGRAPH_RUN.split(text)
+    if len(pieces) == 1:
+        return 0, text
+    rest = " ".join(pieces)
+    return len(text) - (len(rest) - (len(pieces) - 1)), rest
+
+
 def guess_language(text: str) -> str:
     """"zh" when CJK characters are at least a fifth of the letters, "en" for mostly ASCII
     letters, else "und". Cheap on purpose: a share count, no model (feeds here are zh or en)."""
-    sample = text[:2000]
-    letters = _count_chars(_LETTER, sample)
+    ideographs, sample = _split_ideographs(text[:2000])
+    letters = ideographs + _count_chars(_LETTER, sample)
     if letters < 10:
         return "und"
-    cjk = _count_chars(_CJK, sample)
+    cjk = ideographs + _count_chars(_CJK, sample)
     if cjk * 5 >= letters:
         return "ja" if _count_chars(_KANA, sample) * 5 >= cjk else "zh"
     return "en" if _count_chars(_ASCII_LETTERS, sample) * 10 >= letters * 8 else "und"
@@ -58,7 +73,8 @@ def is_placeholder_image(url: str | None) -> bool:
     host = (urlsplit(url).hostname or "").lower() if url.startswith(("http://", "https://", "//")) else ""
     if not host:
         return True  # relative or data: -> not usable as a feed's lead image
-    return any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS)
+    # "." + host ends with ".h" exactly when host is h or a subdomain of it
+    return ("." + host).endswith(_PLACEHOLDER_SUFFIXES)
 
 
 def lead_image(declared: str | None, body_images: Iterable[str]) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,19 +62,25 @@ class Rule:
     # cleaner skip the per-block pass for articles that cannot match (most of them).
     drop_text_literals: tuple[str, ...] | None = None
     content: tuple[Selector, ...] = ()  # the article element of the site's pages, first hit wins
+    # ".domain" per domain: "." + host ends with one of them exactly when host is a domain or
+    # a subdomain of one (one str.endswith call per URL instead of a loop per domain).
+    _domain_suffixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_domain_suffixes", tuple("." + d for d in self.domains))
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
         if self.match_all or set(self.categories) & set(categories):
             return True
-        for url in urls:
-            if not url:
-                continue
-            host = (urlsplit(url).hostname or "").lower()
-            if any(host == d or host.endswith("." + d) for d in self.domains):
-                return True
-            if any(p.search(url) for p in self.url_patterns):
-                return True
-        return False
+        return any(self._matches_url(url, _host(url)) for url in urls if url)
+
+    def _matches_url(self, url: str, host: str) -> bool:
+        return self._matches_dotted(url, "." + host)
+
+    def _matches_dotted(self, url: str, dotted_host: str) -> bool:
+        if self._domain_suffixes and dotted_host.endswith(self._domain_suffixes):
+            return True
+        return any(p.search(url) for p in self.url_patterns) if self.url_patterns else False
 
 
 def compile_selector(css: str, origin: str) -> Selector:
@@ -189,5 +195,23 @@ def matching_rules(
 ) -> tuple[Rule, ...]:
     """Site-specific rules first, then the ones for every article (they are the catch-all)."""
     urls, categories = tuple(urls), tuple(categories)
-    found = [rule for rule in rules if rule.matches(urls, categories)]
+    try:  # each URL's host once, not once per rule
+        hosted = [(url, "." + _host(url)) for url in dict.fromkeys(urls) if url]
+    except ValueError:  # an unparsable URL: let each rule meet it (and raise) as Rule.matches does
+        found = [rule for rule in rules if rule.matches(urls, categories)]
+    else:
+        wanted = set(categories)
+        found = []
+        for rule in rules:  # (plain loops: this runs for every rule on every entry)
+            if rule.match_all or not wanted.isdisjoint(rule.categories):
+                found.append(rule)
+                continue
+            for url, dotted_host in hosted:
+                if rule._matches_dotted(url, dotted_host):
+                    found.append(rule)
+                    break
     return tuple(sorted(found, key=lambda rule: rule.match_all))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

@@ -1,0 +1,53 @@
+"""matching_rules (hosts parsed once per entry) picks exactly the rules Rule.matches picks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.config import load_rules
+from worker.core.rules import Rule, matching_rules, parse_rules
+
+RULES = load_rules(Path(__file__).resolve().parent.parent / "config" / "rules")
+EXTRA = parse_rules("""
+rules:
+  - name: by-pattern
+    match: {url_patterns: ['/finance/\\d+']}
+    remove: [p.x]
+  - name: empty-domain-edge
+    match: {domains: [example.org]}
+    remove: [p.y]
+""", "inline")
+
+
+Urls = tuple[str | None, ...]
+
+
+def _one_by_one(rules: tuple[Rule, ...], urls: Urls, categories: tuple[str, ...]) -> tuple[Rule, ...]:
+    found = [rule for rule in rules if rule.matches(urls, categories)]
+    return tuple(sorted(found, key=lambda rule: rule.match_all))
+
+
+@pytest.mark.parametrize(("urls", "categories"), [
+    (("https://finance.sina.com.cn/china/doc-1.shtml", None, None), ()),
+    (("https://finance.sina.com.cn/china/doc-1.shtml", None, "https://finance.sina.com.cn/"), ("新浪财经",)),
+    (("https://FINANCE.SINA.CN/x",), ()),
+    (("https://notsina.com.cn/x",), ()),
+    (("https://www.ithome.com/0/1.htm", "https://www.cnbeta.com.tw/articles/1.htm"), ()),
+    (("https://example.org/finance/12",), ()),
+    (("https://sub.example.org./x", ""), ("异次元软件世界", "Dribbble")),
+    ((None, None), ("少数派 sspai",)),
+    (("not a url", "//host-only.example.org/p"), ()),
+    ((), ()),
+])
+def test_matching_rules_equals_rule_by_rule(urls: Urls, categories: tuple[str, ...]) -> None:
+    rules = RULES + EXTRA
+    assert matching_rules(rules, urls, categories) == _one_by_one(rules, urls, categories)
+
+
+def test_an_unparsable_url_raises_as_before() -> None:
+    with pytest.raises(ValueError):
+        _one_by_one(RULES, ("http://[::1/x",), ())
+    with pytest.raises(ValueError):
+        matching_rules(RULES, ("http://[::1/x",), ())
