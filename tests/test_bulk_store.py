@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.test_dedup_storage import OTHER_STORY, PARAGRAPHS, T0, _article, _html, _store
@@ -90,11 +89,9 @@ def test_near_duplicates_inside_one_chunk_cluster(database_url: str) -> None:
     assert _rows(Cluster) == 1
 
 
-def test_a_template_heavy_chunk_is_checked_one_by_one(
-    database_url: str, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Past the band-row cap the chunk's articles are clustered one by one: same result."""
-    monkeypatch.setattr(bulk, "STORED_BAND_ROWS_CAP", 10)
+def test_a_chunk_of_reprints_of_one_stored_story_joins_its_cluster(database_url: str) -> None:
+    """Wire copy: every article of the chunk shares bands with the stored story and with each
+    other; each is clustered one by one and all end in one cluster."""
     _store("http://other.test/feed", _article("id:gdp", "GDP", _html(PARAGRAPHS)))
     chunk = [_article(f"id:{n}", f"GDP {n}", _html([*PARAGRAPHS[:4], f"（第{n}家媒体转载）"]),
                       published=T0 + timedelta(minutes=n)) for n in range(3)]

@@ -24,10 +24,6 @@ from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
 from worker.storage.statements import bulk_statements, insert_band_rows, statements
 
-# Band rows a chunk may match before its articles are checked one by one instead: a chunk of
-# template pages shares bands with thousands of stored ones.
-STORED_BAND_ROWS_CAP = 2_000
-
 
 @dataclass(frozen=True)
 class Pending:
@@ -122,26 +118,24 @@ def _insert_new(
 def _with_candidates(
     session: Session, banded: dict[int, dedup.Fingerprint], policy: dedup.DedupPolicy,
 ) -> list[int]:
-    """The new articles that have a near duplicate, stored before or earlier in this chunk, in
-    order. One query finds the stored articles sharing a band with any of them; only those
-    with a verified match are clustered, one by one, with fresh reads."""
+    """The new articles that may have a near duplicate, in order: one sharing a band with a
+    stored article (one query for the whole chunk finds those bands), or verified against an
+    earlier article of the chunk. Only these are clustered, one by one with fresh reads, like
+    store_article does; for a chunk of distinct stories that is none."""
     if not banded:
         return []
     dedup.lock_bands(session, [b for f in banded.values() for b in f.bands])
     in_chunk: dict[tuple[int, int], list[int]] = defaultdict(list)
     for article_id, fingerprint in banded.items():
-        for band, value in enumerate(fingerprint.bands):
-            in_chunk[band, value].append(article_id)
-    stored = dedup.stored_band_matches(session, in_chunk.keys(), cap=STORED_BAND_ROWS_CAP)
-    if stored is None:
-        return list(banded)
-    stored_articles, sketches = stored
+        for pair in enumerate(fingerprint.bands):
+            in_chunk[pair].append(article_id)
+    stored = dedup.bands_in_store(session, in_chunk.keys())
     related = []
     for article_id, fingerprint in banded.items():
         pairs = list(enumerate(fingerprint.bands))
-        candidates = [banded[other].sketch for pair in pairs for other in in_chunk[pair]
-                      if other < article_id]
-        candidates += [sketches[other] for pair in pairs for other in stored_articles.get(pair, ())]
-        if any(neardup.are_near_duplicates(c, fingerprint.sketch, policy.near) for c in candidates):
+        earlier = {other for pair in pairs for other in in_chunk[pair] if other < article_id}
+        if any(pair in stored for pair in pairs) or any(
+                neardup.are_near_duplicates(banded[other].sketch, fingerprint.sketch, policy.near)
+                for other in earlier):
             related.append(article_id)
     return related

@@ -33,7 +33,7 @@ from worker.storage.models import (
     Sighting,
     Tombstone,
 )
-from worker.storage.statements import BAND_ROWS, CANDIDATES, EXISTING, MINHASHES, statements
+from worker.storage.statements import BANDS_IN_STORE, CANDIDATES, EXISTING, PG_BANDS_IN_STORE, statements
 from worker.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
@@ -269,28 +269,22 @@ def cluster_new_article(
     return _join_cluster(session, article_id, matches, policy, now) if matches else None
 
 
-def stored_band_matches(
-    session: Session, bands: Iterable[tuple[int, int]], cap: int,
-) -> tuple[dict[tuple[int, int], list[int]], dict[int, neardup.Sketch]] | None:
-    """Stored articles sharing any of these (band, hash) pairs: the articles per pair, and
-    their sketches. None when more than `cap` band rows match (a template-heavy chunk): the
-    caller then checks its articles one by one, each with its own candidate limit."""
-    by_band: dict[int, list[int]] = {band: [] for band in range(neardup.NUM_BANDS)}
-    for band, value in bands:
-        by_band[band].append(value)
-    rows = session.execute(BAND_ROWS, {
-        **{f"h{band}": values for band, values in by_band.items()}, "limit": cap + 1}).all()
-    if len(rows) > cap:
-        return None
-    articles: dict[tuple[int, int], list[int]] = {}
-    for band, value, article_id in rows:
-        articles.setdefault((band, value), []).append(article_id)
-    ids = sorted({row[2] for row in rows})
-    sketches = {
-        article_id: neardup.unpack(packed)
-        for article_id, packed in session.execute(MINHASHES, {"ids": ids})
-    } if ids else {}
-    return articles, sketches
+def bands_in_store(session: Session, bands: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (band, hash) pairs some stored article has: one index probe per pair,
+    at most one row per pair however many articles share it (a wire story reprinted by
+    hundreds of feeds must not return hundreds of rows per band)."""
+    pairs = sorted(set(bands))
+    if not pairs:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":  # arrays: one statement text, one plan
+        arrays = {"bands": [b for b, _ in pairs], "hashes": [h for _, h in pairs]}
+        rows = session.execute(PG_BANDS_IN_STORE, arrays)
+    else:
+        by_band: dict[str, list[int]] = {f"h{band}": [] for band in range(neardup.NUM_BANDS)}
+        for band, value in pairs:
+            by_band[f"h{band}"].append(value)
+        rows = session.execute(BANDS_IN_STORE, by_band)
+    return {(int(band), int(value)) for band, value in rows}
 
 
 def lock_bands(session: Session, bands: Sequence[int]) -> None:

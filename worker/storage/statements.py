@@ -126,15 +126,19 @@ def bulk_statements(session: Session) -> BulkStatements:
     return found
 
 
-# The band rows of a whole chunk's signatures: per band, an IN list of that band's hashes, so
-# each branch is answered from the (band, hash, article_id) key.
-BAND_ROWS = select(BANDS.c.band, BANDS.c.hash, BANDS.c.article_id).where(or_(*(
+# Which of a chunk's (band, hash) pairs are stored. SQLite: per band, an IN list of that band's
+# hashes, each branch answered from the (band, hash, article_id) key. PostgreSQL: two arrays
+# unnested and probed with EXISTS, so the text (and the plan psycopg prepares) never changes
+# with the chunk's size: the IN-list form kept the soak's workers waiting on it.
+BANDS_IN_STORE = select(BANDS.c.band, BANDS.c.hash).distinct().where(or_(*(
     and_(BANDS.c.band == band, BANDS.c.hash.in_(bindparam(f"h{band}", expanding=True)))
     for band in range(neardup.NUM_BANDS)
-))).limit(bindparam("limit"))
-
-MINHASHES = select(ARTICLES.c.id, ARTICLES.c.minhash).where(
-    ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+)))
+PG_BANDS_IN_STORE = text(
+    "SELECT q.band, q.hash"
+    " FROM unnest(CAST(:bands AS smallint[]), CAST(:hashes AS bigint[])) AS q(band, hash)"
+    " WHERE EXISTS (SELECT 1 FROM article_bands AS b WHERE b.band = q.band AND b.hash = q.hash)"
+)
 
 
 def insert_band_rows(session: Session, rows: list[tuple[int, int, int]]) -> None:
