@@ -58,22 +58,23 @@ def story_html(n: int, k: int) -> str:
     wire = (n + k) % WIRE_EVERY == 0
     rng = random.Random(f"wire-{k}" if wire else f"story-{n}-{k}")
     paragraphs = "".join(
-        f"<p style='text-indent:2em'>\u3000\u3000{sentence(rng, k)}{sentence(rng, k)}</p>" for _ in range(3))
+        f"<p style='text-indent:2em'>\u3000\u3000{sentence(rng, k)}{sentence(rng, k)}{sentence(rng, k)}</p>"
+        for _ in range(4))
     intro = f"<p>Feed {n} ({'wire copy' if wire else 'own reporting'}), story {k}.</p>"
     return f"<div class='article'>{intro}{paragraphs}<script>track()</script></div>"
 
 
-def feed_body(n: int, minute: int, changing: bool) -> bytes:
+def feed_body(n: int, minute: int, changing: bool, base: str) -> bytes:
     now = datetime.now(UTC)
     newest = minute if changing else 0
     items = "".join(
         f"<item><title>Feed {n} story {k}</title><guid>feed-{n}-story-{k}</guid>"
-        f"<link>https://news.example/{n}/{k}</link>"
+        f"<link>{base}/article/{n}/{k}.html</link>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=newest - k))}</pubDate>"
         f"<description><![CDATA[{story_html(n, k)}]]></description></item>"
         for k in range(newest, newest - 5, -1))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>Soak feed {n}</title><link>https://news.example/{n}/</link>{items}"
+            f"<title>Soak feed {n}</title><link>{base}/</link>{items}"
             f"</channel></rss>").encode()
 
 
@@ -86,6 +87,11 @@ def serve(port_queue: Any) -> None:
                 super().handle()
 
         def do_GET(self) -> None:
+            if self.path.startswith("/article/"):  # a full-text fetch: the story as a web page
+                parts = self.path.removeprefix("/article/").removesuffix(".html").split("/")
+                n, k = (int(part) for part in parts)
+                page = f"<html><head><title>Story {k}</title></head><body><article>{story_html(n, k)}"
+                return self._send(200, f"{page}</article></body></html>".encode(), content_type="text/html")
             try:
                 n = int(self.path.removeprefix("/feed/").removesuffix(".xml"))
             except ValueError:
@@ -97,11 +103,13 @@ def serve(port_queue: Any) -> None:
             etag = f'"{n}-{minute if changing else 0}"'
             if self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"", etag)
-            return self._send(200, feed_body(n, minute, changing), etag)
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            return self._send(200, feed_body(n, minute, changing, base), etag)
 
-        def _send(self, status: int, body: bytes, etag: str | None = None) -> None:
+        def _send(self, status: int, body: bytes, etag: str | None = None,
+                  content_type: str = "application/rss+xml") -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
             if etag:
                 self.send_header("ETag", etag)
             self.send_header("Content-Length", str(len(body)))

@@ -3,10 +3,13 @@ if PostgreSQL is down they fail, they never skip (`make test` starts it first)."
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -37,6 +40,36 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
     monkeypatch.setenv("FEEDWASH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEEDWASH_BASE_URL", "http://feedwash.test")
     get_settings.cache_clear()
+
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Tests talk to 127.0.0.1 only: looking up any name but localhost fails at once instead of
+    asking the machine's resolver (the network rule, and no waiting on a DNS timeout)."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    if name not in _LOOPBACK_NAMES and not _is_ip_literal(name):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests resolve loopback names only, not {name!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _is_ip_literal(name: str) -> bool:
+    """An address needs no resolver (whether it may be reached is the SSRF guard's call)."""
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%")[0])
+    except ValueError:
+        try:
+            socket.inet_aton(name)  # the numeric spellings getaddrinfo also reads: 127.1, 0x7f.1
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_outside_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

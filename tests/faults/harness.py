@@ -145,17 +145,22 @@ class PostgresCluster:
 
 # ---- the feed server ------------------------------------------------------------------------
 
+# Item links point at a closed loopback port: nothing a scenario triggers (a full-text fetch of a
+# short item, say) may resolve or reach a name outside this machine.
+LINK_BASE = "http://127.0.0.1:9/news"
+
+
 def rss(title: str, items: list[tuple[str, str]], now: datetime | None = None) -> bytes:
     """An RSS 2.0 document; items are (guid, text), newest first."""
     now = now or datetime.now(UTC)
     body = "".join(
-        f"<item><title>{title} {guid}</title><guid>{guid}</guid><link>https://news.example/{guid}</link>"
+        f"<item><title>{title} {guid}</title><guid>{guid}</guid><link>{LINK_BASE}/{guid}</link>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=i))}</pubDate>"
         f"<description><![CDATA[<p>{text}</p><p>{title}, {guid}: enough words to be an article "
         f"body and not a short text hashed with its title.</p>]]></description></item>"
         for i, (guid, text) in enumerate(items))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}'
-            f"</title><link>https://news.example/</link>{body}</channel></rss>").encode()
+            f"</title><link>{LINK_BASE}/</link>{body}</channel></rss>").encode()
 
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
@@ -247,7 +252,8 @@ def feedwash_env(database_url: str, broker_url: str, data_dir: Path, **extra: st
            "FEEDWASH_SOURCES_FILE": str(data_dir / "no-sources.yaml"),
            "FEEDWASH_ALLOW_PRIVATE_NETWORKS": "1",  # the feed server is on loopback
            "FEEDWASH_DISPATCH_INTERVAL_SECONDS": "1", "FEEDWASH_SEED_IMPORT_INTERVAL_SECONDS": "3600",
-           "FEEDWASH_BASE_URL": "http://feedwash.test"}
+           "FEEDWASH_BASE_URL": "http://feedwash.test",
+           "FEEDWASH_FULL_TEXT_DEFAULT": "never"}  # the scenarios are about feeds, not pages
     env.update(extra)
     return env
 
