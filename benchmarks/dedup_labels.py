@@ -52,7 +52,7 @@ def judge(pair: dict[str, Any], settings: neardup.NearDupSettings) -> Verdict:
     evidence = neardup.is_evidence(a.text, settings) and neardup.is_evidence(b.text, settings)
     candidate = evidence and bool(set(enumerate(neardup.band_hashes(sa.signature)))
                                   & set(enumerate(neardup.band_hashes(sb.signature))))
-    near = candidate and neardup.are_near_duplicates(sa, sb, settings)
+    near = candidate and neardup.are_near_duplicate_texts(sa, sb, a.text, b.text, settings)
     return Verdict(a.content_hash == b.content_hash, near, neardup.similarity(sa.signature, sb.signature))
 
 

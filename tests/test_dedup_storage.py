@@ -139,9 +139,9 @@ def test_a_feed_that_changes_every_poll_is_capped(database_url: str) -> None:
 
 
 def _reprint() -> CleanArticle:
-    """Another outlet: new title, its own intro and footer, a paragraph dropped."""
-    html = ("<p>来源：经济日报客户端</p>" + _html(PARAGRAPHS[:3] + PARAGRAPHS[4:])
-            + "<p>本文为转载，如有侵权请联系删除。</p>")
+    """Another outlet: new title, its own intro and footer, a paragraph dropped (true Jaccard
+    0.715 with the original: a near duplicate on the texts, not only by the sketch's estimate)."""
+    html = "<p>来源：经济日报</p>" + _html(PARAGRAPHS[:3] + PARAGRAPHS[4:]) + "<p>本文为转载。</p>"
     return _article("id:r", "一季度GDP同比增长5.3%", html, "http://b.test/r", T0 + timedelta(hours=3))
 
 

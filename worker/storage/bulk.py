@@ -135,7 +135,7 @@ def _with_candidates(
         pairs = list(enumerate(fingerprint.bands))
         earlier = {other for pair in pairs for other in in_chunk[pair] if other < article_id}
         if any(pair in stored for pair in pairs) or any(
-                neardup.are_near_duplicates(banded[other].sketch, fingerprint.sketch, policy.near)
+                fingerprint.near_duplicate_of(banded[other].sketch, banded[other].text, policy)
                 for other in earlier):
             related.append(article_id)
     return related

@@ -10,6 +10,7 @@ moment still meet each other and end in one cluster.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ from worker.storage.models import (
     Sighting,
     Tombstone,
 )
-from worker.storage.statements import BANDS_IN_STORE, CANDIDATES, EXISTING, PG_BANDS_IN_STORE, statements
+from worker.storage.statements import (
+    CANDIDATES,
+    EXISTING,
+    PG_BANDS_IN_STORE,
+    SQLITE_BANDS_IN_STORE,
+    statements,
+)
 from worker.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
@@ -70,11 +77,15 @@ class Fingerprint:
 
     sketch: neardup.Sketch
     bands: tuple[int, ...]  # empty when the text is too short to be evidence
+    text: str  # for the exact check of borderline estimates (neardup.are_near_duplicate_texts)
 
     @classmethod
     def of(cls, text_: str, policy: DedupPolicy) -> Fingerprint:
         sketch, bands = neardup.sketch_and_bands(text_, policy.near)
-        return cls(sketch, bands)
+        return cls(sketch, bands, text_)
+
+    def near_duplicate_of(self, other: neardup.Sketch, other_text: str, policy: DedupPolicy) -> bool:
+        return neardup.are_near_duplicate_texts(other, self.sketch, other_text, self.text, policy.near)
 
 
 # ---- tombstones ------------------------------------------------------------------------------
@@ -279,11 +290,8 @@ def bands_in_store(session: Session, bands: Iterable[tuple[int, int]]) -> set[tu
     if session.get_bind().dialect.name == "postgresql":  # arrays: one statement text, one plan
         arrays = {"bands": [b for b, _ in pairs], "hashes": [h for _, h in pairs]}
         rows = session.execute(PG_BANDS_IN_STORE, arrays)
-    else:
-        by_band: dict[str, list[int]] = {f"h{band}": [] for band in range(neardup.NUM_BANDS)}
-        for band, value in pairs:
-            by_band[f"h{band}"].append(value)
-        rows = session.execute(BANDS_IN_STORE, by_band)
+    else:  # one JSON parameter: no 3,200 bound parameters to render and process per chunk
+        rows = session.execute(SQLITE_BANDS_IN_STORE, {"pairs": json.dumps(pairs)})
     return {(int(band), int(value)) for band, value in rows}
 
 
@@ -314,8 +322,8 @@ def _near_duplicates(
     params: dict[str, Any] = {f"h{band}": value for band, value in enumerate(fingerprint.bands)}
     rows = session.execute(CANDIDATES, {**params, "article_id": article_id, "limit": MAX_CANDIDATES}).all()
     return [
-        (int(row_id), cluster_id) for row_id, cluster_id, packed in rows
-        if neardup.are_near_duplicates(neardup.unpack(packed), fingerprint.sketch, policy.near)
+        (int(row_id), cluster_id) for row_id, cluster_id, packed, stored_text in rows
+        if fingerprint.near_duplicate_of(neardup.unpack(packed), stored_text, policy)
     ]
 
 
