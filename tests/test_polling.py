@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 from tests.test_poll import sina_feed
 from worker import ingest, poll
 from worker.cli import app
+from worker.core.schedule import dispatch_room
 from worker.storage import repo
 from worker.storage.db import transaction
 from worker.storage.models import (
@@ -305,6 +306,27 @@ def test_two_dispatchers_never_claim_a_source_twice(database_url: str) -> None:
     with transaction() as session:
         leases = set(session.execute(select(Source.lease_until)).scalars())
     assert leases == {NOW + LEASE}
+
+
+def test_dispatch_backpressure_counts_the_polls_in_flight(database_url: str) -> None:
+    with transaction() as session:
+        for i in range(10):
+            repo.ensure_source(session, "feed", f"https://f{i}.example/", NOW - timedelta(minutes=1))
+        assert repo.polls_in_flight(session, NOW) == 0
+        room = dispatch_room(batch_size=100, max_in_flight=4, in_flight=0)
+        claimed = repo.claim_due_feeds(session, NOW, room, LEASE)
+    assert len(claimed) == 4
+    with transaction() as session:
+        in_flight = repo.polls_in_flight(session, NOW)
+    assert in_flight == 4 and dispatch_room(100, 4, in_flight) == 0
+    with transaction() as session:  # leases that ran out are no longer in flight (lost polls)
+        assert repo.polls_in_flight(session, NOW + LEASE + timedelta(seconds=1)) == 0
+
+
+def test_dispatch_room() -> None:
+    assert dispatch_room(100, 0, 5_000) == 100  # no limit
+    assert dispatch_room(100, 2_000, 1_950) == 50
+    assert dispatch_room(100, 2_000, 2_500) == 0
 
 
 def test_a_crashed_polls_lease_expires(database_url: str, httpserver: HTTPServer) -> None:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: int = 30
     seed_import_interval_seconds: int = 300
     dispatch_batch_size: int = 100
+    # Backpressure: claim no more while this many polls are queued or running (0: no limit). A
+    # fleet that falls behind would otherwise queue ever more, and past the lease a source
+    # still queued is claimed a second time (docs/reliability.md, one million sources).
+    dispatch_max_in_flight: int = 2000
     # Reliability (docs/reliability.md). A claimed feed is due again after the lease even if its
     # poll task was lost (worker killed, broker restarted without persistence).
     poll_lease_seconds: int = 15 * 60

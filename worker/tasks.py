@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from worker import fulltext, ingest, websub
 from worker import reclean as reclean_module
 from worker.celery_app import app
+from worker.core.schedule import dispatch_room
 from worker.settings import get_settings
 from worker.storage import repo
 from worker.storage.db import transaction
@@ -31,12 +32,16 @@ PAGE_TASK_LOST_AFTER = timedelta(hours=2)  # longer than a fetch_full_text task'
 @app.task(**RETRY)
 def dispatch_due_sources() -> int:
     """Claim due feeds (a lease: a crashed or lost poll's source is due again when it expires)
-    and enqueue one poll each. Claims that could not be enqueued (broker gone) are released at
-    once, so a broker outage does not hold sources back for a whole lease."""
+    and enqueue one poll each, while fewer than `dispatch_max_in_flight` are in flight. Claims
+    that could not be enqueued (broker gone) are released at once, so a broker outage does not
+    hold sources back for a whole lease."""
     settings = get_settings()
     lease = timedelta(seconds=settings.poll_lease_seconds)
     with transaction() as session:
-        ids = repo.claim_due_feeds(session, ingest.utcnow(), settings.dispatch_batch_size, lease)
+        now = ingest.utcnow()
+        in_flight = repo.polls_in_flight(session, now) if settings.dispatch_max_in_flight else 0
+        room = dispatch_room(settings.dispatch_batch_size, settings.dispatch_max_in_flight, in_flight)
+        ids = repo.claim_due_feeds(session, now, room, lease) if room else []
     for position, source_id in enumerate(ids):
         try:
             poll_source.delay(source_id)

@@ -222,3 +222,12 @@ def _duration(value: timedelta) -> str:
     if minutes >= 60 and minutes % 60 == 0:
         return f"{minutes / 60:.0f} h"
     return f"{minutes:.0f} min"
+
+
+def dispatch_room(batch_size: int, max_in_flight: int, in_flight: int) -> int:
+    """How many due sources one dispatch may claim: a batch, less whatever would take the polls
+    queued or running past `max_in_flight` (0: no limit). Backpressure: a fleet that falls
+    behind stops queueing more instead of queueing hours of work."""
+    if max_in_flight <= 0:
+        return batch_size
+    return max(0, min(batch_size, max_in_flight - in_flight))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,7 +85,11 @@ class Source(Base):
     # NULL: the deployment's default (FEEDWASH_FULL_TEXT_DEFAULT, "auto").
     full_text: Mapped[str | None] = mapped_column(String(8))
 
-    __table_args__ = (Index("ix_sources_due", "status", "next_poll_at"),)
+    __table_args__ = (
+        Index("ix_sources_due", "status", "next_poll_at"),
+        Index("ix_sources_in_flight", "lease_until", postgresql_where=text("lease_until IS NOT NULL"),
+              sqlite_where=text("lease_until IS NOT NULL")),
+    )
 
 
 class Article(Base):

@@ -91,6 +91,13 @@ def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelt
     return ids
 
 
+def polls_in_flight(session: Session, now: datetime) -> int:
+    """Sources claimed by a dispatcher and not polled yet (their lease still runs): what sits
+    in the broker's queue or in a worker right now, whatever the broker (ix_sources_in_flight)."""
+    query = select(func.count(Source.id)).where(Source.lease_until.is_not(None), Source.lease_until > now)
+    return session.execute(query).scalar_one()
+
+
 def release_claims(session: Session, ids: Sequence[int], now: datetime) -> None:
     """Undo claim_due_feeds for sources whose poll was never enqueued: due again now."""
     session.execute(
