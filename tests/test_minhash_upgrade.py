@@ -64,3 +64,18 @@ def test_upgrade_refingerprints_articles_of_an_older_sketch_version(database_url
     assert len(clusters) == 1 and clusters[0].representative_id == first.article_id
     assert [rows[i].cluster_id for i in ids] == [clusters[0].id, clusters[0].id, None]
     assert "0 articles" not in runner.invoke(app, ["db", "upgrade"]).output  # nothing left to do
+
+
+def test_reindex_also_takes_sketches_an_old_worker_wrote_after_the_upgrade(database_url: str) -> None:
+    """A worker still running m1 code during the upgrade writes m1 sketches (not NULL): the
+    next `feedwash articles reindex` (or `db upgrade`) finds and re-fingerprints them too."""
+    current = _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS)))
+    stale = _store("http://b.test/feed", _article("id:2", "彗星", _html(OTHER_STORY)))
+    with transaction() as session:
+        session.execute(update(Article).where(Article.id == stale.article_id).values(minhash=_m1_blob(50)))
+    result = runner.invoke(app, ["articles", "reindex"])
+    assert result.exit_code == 0, result.output
+    with transaction() as session:
+        blobs = dict(session.execute(select(Article.id, Article.minhash)).all())
+    assert all(blob.startswith(b"m2") for blob in blobs.values())
+    assert set(blobs) == {current.article_id, stale.article_id}

@@ -42,6 +42,7 @@ _BIN_BITS = NUM_PERM.bit_length() - 1  # 7: a hash's top 7 bits pick its bin
 _VALUE_BITS = 32 - _BIN_BITS  # the next 25 bits are its value in the bin ...
 _BIN_SPACE = 1 << _VALUE_BITS  # ... so a value plus a densification offset (< 128 bins) fits 32 bits
 _HEADER = SIGNATURE_VERSION.encode("ascii")
+SKETCH_HEADER = _HEADER  # what every stored sketch of this version starts with
 _PACKED = struct.Struct(f"<{len(_HEADER)}sI{NUM_PERM}I")  # version, set size, signature
 
 _U64 = np.uint64

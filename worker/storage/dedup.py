@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -408,8 +408,12 @@ def _settle_cluster(session: Session, cluster_id: int, representative: str, now:
 
 
 def unindexed_article_ids(session: Session, limit: int) -> list[int]:
-    """Articles stored before dedup existed (or by an older sketch): no MinHash yet."""
-    query = select(Article.id).where(Article.minhash.is_(None)).order_by(Article.id).limit(limit)
+    """Articles without a sketch of the current version: stored before dedup existed, cleared
+    by a sketch version's migration, or written by a worker still running older code while the
+    database was upgraded (a sketch of another version is compared with nothing)."""
+    header = neardup.SKETCH_HEADER
+    stale = func.substr(Article.minhash, 1, len(header)) != header
+    query = select(Article.id).where(or_(Article.minhash.is_(None), stale)).order_by(Article.id).limit(limit)
     return list(session.execute(query).scalars())
 
 
