@@ -39,6 +39,7 @@ from worker.storage.statements import (
     EXISTING,
     PG_BANDS_IN_STORE,
     SQLITE_BANDS_IN_STORE,
+    insert_band_rows,
     statements,
 )
 from worker.storage.upsert import insert_for
@@ -262,10 +263,7 @@ def index_article(
         return None
     lock_bands(session, fingerprint.bands)
     matches = _near_duplicates(session, article_id, fingerprint, policy)
-    session.execute(sql.insert_band, [
-        {"band": band, "hash": value, "article_id": article_id}
-        for band, value in enumerate(fingerprint.bands)
-    ])
+    insert_band_rows(session, [(band, value, article_id) for band, value in enumerate(fingerprint.bands)])
     if not matches:
         return None
     return _join_cluster(session, article_id, matches, policy, now)
