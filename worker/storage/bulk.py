@@ -2,7 +2,7 @@
 
 Most entries of a first poll are plain new articles: no tombstone, no earlier sighting, content
 and canonical URL not stored anywhere. Those go in together (executemany inserts of articles,
-first versions, bands and sightings, one near-duplicate candidate query for the whole chunk);
+first versions, bands and sightings, one near-duplicate band probe for the whole chunk);
 SQLAlchemy's per-statement cost was most of store_article's time (docs/benchmarks.md). Every
 other entry (a duplicate, an update, a tombstone, an article at a known canonical URL, a lost
 race) goes through repo.store_article one by one, after the new ones, so it sees them: the
