@@ -58,20 +58,22 @@ def _plainly_new(
     sql = bulk_statements(session)
     hashes = [p.article.content_hash for p in pending]
     keys = [p.article.entry.entry_key for p in pending]
-    stones = set(hashes) | {dedup.entry_stone(source_id, k) for k in keys} | {
-        dedup.url_stone(c) for c in canonicals if c}
+    # Everything that identifies each entry: its content hash, entry key, canonical URL and
+    # their tombstone keys (sha256s, computed once per entry).
+    identities = [
+        {content, key, dedup.entry_stone(source_id, key)}
+        | ({canonical, dedup.url_stone(canonical)} if canonical else set())
+        for content, key, canonical in zip(hashes, keys, canonicals, strict=True)
+    ]
     known = {
-        *session.execute(sql.tombstone_keys, {"keys": list(stones)}).scalars(),
+        *session.execute(sql.tombstone_keys, {"keys": list(set().union(*identities))}).scalars(),
         *session.execute(sql.stored_hashes, {"hashes": hashes}).scalars(),
         *session.execute(sql.sighted_keys, {"source_id": source_id, "keys": keys}).scalars(),
         *session.execute(sql.stored_canonicals, {"urls": [c for c in canonicals if c]}).scalars(),
     }
     fresh: list[int] = []
     seen: set[str] = set()
-    for index, (content, key, canonical) in enumerate(zip(hashes, keys, canonicals, strict=True)):
-        mine = {content, key, dedup.entry_stone(source_id, key)}
-        if canonical:
-            mine |= {canonical, dedup.url_stone(canonical)}
+    for index, mine in enumerate(identities):
         if not mine & known and not mine & seen:
             fresh.append(index)
         seen |= mine

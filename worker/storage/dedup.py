@@ -139,7 +139,7 @@ def delete_article(session: Session, article_id: int, now: datetime) -> bool:
         return False
     stones = [("content_hash", article.content_hash, article.content_hash)]
     if article.canonical_url:
-        stones.append(("canonical_url", _key(article.canonical_url), article.canonical_url))
+        stones.append(("canonical_url", url_stone(article.canonical_url), article.canonical_url))
     hashes = session.execute(
         select(ArticleVersion.content_hash).where(ArticleVersion.article_id == article_id)
     ).scalars()
@@ -147,8 +147,7 @@ def delete_article(session: Session, article_id: int, now: datetime) -> bool:
     for source_id, entry_key in session.execute(
         select(Sighting.source_id, Sighting.entry_key).where(Sighting.article_id == article_id)
     ):
-        detail = _entry_detail(source_id, entry_key)
-        stones.append(("entry", _key(detail), detail))
+        stones.append(("entry", entry_stone(source_id, entry_key), _entry_detail(source_id, entry_key)))
     for kind, key, detail in stones:
         session.execute(insert_for(session, Tombstone).values(
             kind=kind, key=key, detail=detail, article_id=article_id, deleted_at=now,
