@@ -77,6 +77,7 @@ from worker.core import pipeline  # noqa: E402
 from worker.core.feed import parse_feed  # noqa: E402
 from worker.fetch import FetchResult  # noqa: E402
 from worker.fulltext import PageQueue  # noqa: E402
+from worker.gctuning import tune_for_ingest  # noqa: E402
 from worker.settings import get_settings  # noqa: E402
 from worker.storage import bulk, db, dedup, polling, repo  # noqa: E402
 from worker.storage.db import transaction  # noqa: E402
@@ -444,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-runs", type=int, default=3, help="naive baseline runs (default 3)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     parser.add_argument("--profile", action="store_true", help="also print cProfile top entries")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="CPython's default collector settings, not the workers' (worker/gctuning.py)")
     args = parser.parse_args(argv)
     if args.items < RENDER_LIMIT or args.feeds < 1 or args.runs < 1 or args.baseline_runs < 1:
         parser.error(f"need --items >= {RENDER_LIMIT} and --feeds, --runs, --baseline-runs >= 1")
@@ -452,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     load_start = loadavg()
     feeds = {f"{FEED_BASE}/{n}.rss": feed_bytes(n, args.items) for n in range(args.feeds)}
     print(f"generated feeds: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    if not args.default_gc:  # as Celery workers, `poll` and `seeds import` do; the baseline gets it too
+        tune_for_ingest()
     n = args.items * args.feeds
     sample = parse_feed(next(iter(feeds.values())), FEED_BASE).entries
     body_kib = statistics.mean(len(e.html.encode()) for e in sample) / 1024
@@ -465,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
           f"feeds {sum(map(len, feeds.values())) / 2**20:.1f} MiB; "
           f"rules applied: {', '.join(applied) or 'none'}; "
           f"{args.runs} runs (baseline {args.baseline_runs}), medians.")
+    gc_settings = "CPython defaults" if args.default_gc else "worker settings (worker/gctuning.py)"
     print(f"CPU: {cpu_model()} x {os.cpu_count()}; Python {platform.python_version()}; "
-          f"load average at start: {load_start}\n", flush=True)
+          f"load average at start: {load_start}; collector: {gc_settings}\n", flush=True)
 
     runs: list[dict[str, float]] = []
     stage_runs: list[dict[str, float]] = []

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init
 
+from worker.gctuning import tune_for_ingest
 from worker.settings import get_settings
 from worker.storage.db import dispose_engines
 
@@ -51,9 +52,15 @@ app.conf.update(
 )
 
 
+@worker_init.connect
+def _before_fork(**_: Any) -> None:
+    tune_for_ingest()  # in the parent: the pool's children inherit the frozen start-up objects
+
+
 @worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     dispose_engines()
+    tune_for_ingest()
 
 
 @beat_init.connect

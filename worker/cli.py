@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker import cli_fulltext, cli_polling, config, fulltext, ingest
+from worker.gctuning import tune_for_ingest
 from worker.progress import tracker
 from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
@@ -56,6 +57,7 @@ def seeds_import(directory: Annotated[Path, typer.Argument(help="Folder of seed 
     if not directory.is_dir():
         err.print(f"error: {directory} is not a folder")
         raise typer.Exit(2)
+    tune_for_ingest()
     report = ingest.import_seeds(directory, progress=tracker(f"importing {directory}"))
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
@@ -165,6 +167,7 @@ def poll(
     force: Annotated[bool, typer.Option("--force", help="Poll every source now, due or not.")] = False,
 ) -> None:
     """Poll due feeds in this process (no broker needed). Without --once, keep polling."""
+    tune_for_ingest()
     while True:
         failed = 0
         for source_id in ingest.due_source_ids(force=force, limit=None):
