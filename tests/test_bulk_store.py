@@ -101,3 +101,17 @@ def test_a_chunk_of_reprints_of_one_stored_story_joins_its_cluster(database_url:
     assert _rows(Cluster) == 1
     with transaction() as session:
         assert session.execute(select(func.count()).where(Article.cluster_id.is_not(None))).scalar_one() == 4
+
+
+def test_the_band_probe_names_exactly_the_stored_pairs(database_url: str) -> None:
+    policy = dedup.DedupPolicy.from_settings()
+    stored_bands = dedup.fingerprint_for(_article("id:a", "GDP", _html(PARAGRAPHS)), policy).bands
+    other_bands = dedup.fingerprint_for(_article("id:b", "Comet", _html(OTHER_STORY * 3)), policy).bands
+    _store_chunk([_article("id:a", "GDP", _html(PARAGRAPHS))])
+    mixed = (*stored_bands[:16], *other_bands[16:])  # half of each, in band order
+    with transaction() as session:
+        found = dedup.bands_in_store(session, [other_bands, mixed])
+        again = dedup.bands_in_store(session, [stored_bands, mixed, stored_bands])
+    assert len(stored_bands) == 32 and not set(enumerate(other_bands)) & set(enumerate(stored_bands))
+    assert found == set(enumerate(stored_bands[:16]))
+    assert again == set(enumerate(stored_bands))

@@ -11,7 +11,7 @@ outcome is the one sequential storing gives. Runs inside the caller's transactio
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,17 +127,34 @@ def _with_candidates(
     if not banded:
         return []
     dedup.lock_bands(session, [b for f in banded.values() for b in f.bands])
-    in_chunk: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for article_id, fingerprint in banded.items():
-        for pair in enumerate(fingerprint.bands):
-            in_chunk[pair].append(article_id)
-    stored = dedup.bands_in_store(session, in_chunk.keys())
+    pairs_of = {article_id: list(enumerate(f.bands)) for article_id, f in banded.items()}
+    every = [pair for pairs in pairs_of.values() for pair in pairs]
+    distinct = set(every)
+    sharers = _sharing_a_band(pairs_of, every) if len(distinct) < len(every) else {}
+    stored = dedup.bands_in_store(session, [f.bands for f in banded.values()])
     related = []
     for article_id, fingerprint in banded.items():
-        pairs = list(enumerate(fingerprint.bands))
-        earlier = {other for pair in pairs for other in in_chunk[pair] if other < article_id}
-        if any(pair in stored for pair in pairs) or any(
+        earlier = [other for other in sharers.get(article_id, ()) if other < article_id]
+        if not stored.isdisjoint(pairs_of[article_id]) or any(
                 fingerprint.near_duplicate_of(banded[other].sketch, banded[other].text, policy)
                 for other in earlier):
             related.append(article_id)
     return related
+
+
+Pair = tuple[int, int]  # (band number, band hash)
+
+
+def _sharing_a_band(pairs_of: dict[int, list[Pair]], every: list[Pair]) -> dict[int, set[int]]:
+    """For each article of the chunk, the others with one of its (band, hash) pairs. Most
+    chunks have no such pair at all (the caller then skips this): only shared pairs are indexed."""
+    shared = {pair for pair, count in Counter(every).items() if count > 1}
+    holders: dict[Pair, list[int]] = defaultdict(list)
+    for article_id, pairs in pairs_of.items():
+        for pair in shared.intersection(pairs):
+            holders[pair].append(article_id)
+    sharers: dict[int, set[int]] = defaultdict(set)
+    for ids in holders.values():
+        for article_id in ids:
+            sharers[article_id].update(ids)
+    return sharers

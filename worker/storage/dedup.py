@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -277,18 +277,22 @@ def cluster_new_article(
     return _join_cluster(session, article_id, matches, policy, now) if matches else None
 
 
-def bands_in_store(session: Session, bands: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of these (band, hash) pairs some stored article has: one index probe per pair,
-    at most one row per pair however many articles share it (a wire story reprinted by
-    hundreds of feeds must not return hundreds of rows per band)."""
-    pairs = sorted(set(bands))
-    if not pairs:
+def bands_in_store(session: Session, band_lists: Sequence[Sequence[int]]) -> set[tuple[int, int]]:
+    """Which (band, hash) pairs of these band lists (neardup.NUM_BANDS hashes each, in band
+    order) some stored article has: one index probe per pair, at most one row per pair however
+    many articles share it (a wire story reprinted by hundreds of feeds must not return hundreds
+    of rows per band)."""
+    if not band_lists:
         return set()
     if session.get_bind().dialect.name == "postgresql":  # arrays: one statement text, one plan
+        pairs = {pair for bands in band_lists for pair in enumerate(bands)}
         arrays = {"bands": [b for b, _ in pairs], "hashes": [h for _, h in pairs]}
         rows = session.execute(PG_BANDS_IN_STORE, arrays)
-    else:  # one JSON parameter: no 3,200 bound parameters to render and process per chunk
-        rows = session.execute(SQLITE_BANDS_IN_STORE, {"pairs": json.dumps(pairs)})
+    else:  # one JSON array of the hashes, band = position modulo the band count
+        if any(len(bands) != neardup.NUM_BANDS for bands in band_lists):
+            raise ValueError(f"band lists must have {neardup.NUM_BANDS} hashes each")
+        hashes = json.dumps([value for bands in band_lists for value in bands])
+        rows = session.execute(SQLITE_BANDS_IN_STORE, {"hashes": hashes, "width": neardup.NUM_BANDS})
     return {(int(band), int(value)) for band, value in rows}
 
 
