@@ -21,9 +21,9 @@ from worker.core.schedule import Decision
 from worker.storage.models import Article, FetchLog, RawPayload, Source
 from worker.storage.upsert import insert_for
 
-# Level 3 against 6: 15 against 35 ms of CPU for a 1.7 MB feed, 13 % larger (benchmarks/ingest.py
-# feeds); the archive is pruned after FEEDWASH_ARCHIVE_DAYS, so CPU per poll matters more.
-ARCHIVE_ZLIB_LEVEL = 3
+# Levels 1 / 3 / 6: 10.0 / 13.0 / 26.7 ms of CPU for a 1.7 MB feed (benchmarks/ingest.py), giving
+# 412 / 378 / 335 KB; the archive is pruned after FEEDWASH_ARCHIVE_DAYS, so CPU per poll matters more.
+ARCHIVE_ZLIB_LEVEL = 1
 
 
 @dataclass(frozen=True)
