@@ -3,9 +3,10 @@ storing its entries one by one (repo.store_article) would: outcomes, articles, c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 
 from tests.test_dedup_storage import OTHER_STORY, PARAGRAPHS, T0, _article, _html, _store
 from worker.core.types import CleanArticle
@@ -115,3 +116,42 @@ def test_the_band_probe_names_exactly_the_stored_pairs(database_url: str) -> Non
     assert len(stored_bands) == 32 and not set(enumerate(other_bands)) & set(enumerate(stored_bands))
     assert found == set(enumerate(stored_bands[:16]))
     assert again == set(enumerate(stored_bands))
+
+
+def test_bulk_rows_hold_the_same_values_as_one_by_one_rows(database_url: str) -> None:
+    """SQLite's bulk insert converts values itself (statements.insert_new_articles): JSON,
+    dates and bytes must come out as the Core insert of store_article writes them."""
+    def with_categories(article: CleanArticle) -> CleanArticle:
+        entry = replace(article.entry, categories=("财经", "宏观"), author="新华社", lead_image=None)
+        return replace(article, entry=entry)
+
+    one = with_categories(_article("id:one", "GDP", _html(PARAGRAPHS), link="http://bulk.test/a/1"))
+    bulked = with_categories(_article("id:bulk", "彗星", _html(OTHER_STORY * 2), link="http://bulk.test/a/2"))
+    _store(SOURCE, one)
+    _store_chunk([bulked])
+    columns = ("categories", "removed", "provenance", "published_at", "updated_at", "created_at",
+               "language", "reading_length", "cluster_id", "content_source")
+    with transaction() as session:
+        raw = session.execute(text(f"SELECT link, {', '.join(columns)}, minhash FROM articles"
+                                   " ORDER BY id")).all()
+        loaded = session.execute(select(Article).order_by(Article.id)).scalars().all()
+    by_one, by_bulk = raw
+    for name, a, b in zip(columns, by_one[1:-1], by_bulk[1:-1], strict=True):
+        if name not in ("provenance", "removed", "reading_length"):  # the two texts differ
+            assert a == b, name
+    assert type(by_one.minhash) is type(by_bulk.minhash) is bytes
+    assert [a.categories for a in loaded] == [["财经", "宏观"]] * 2
+    assert loaded[1].provenance == bulked.provenance and loaded[1].removed == bulked.removed
+    assert loaded[1].published_at == T0 and loaded[1].author == "新华社"
+
+
+def test_a_row_the_bulk_insert_leaves_out_is_stored_one_by_one(database_url: str) -> None:
+    """An entry key whose public id is taken though no sighting says so (its sightings were
+    deleted): the bulk insert skips the row and store_article stores it."""
+    _store(SOURCE, _article("id:k", "GDP", _html(PARAGRAPHS)))
+    with transaction() as session:
+        session.execute(delete(Sighting))
+    [stored] = _store_chunk([_article("id:k", "Comet", _html(OTHER_STORY * 2))])
+    with transaction() as session:
+        titles = dict(session.execute(select(Article.id, Article.title)).all())
+    assert sorted(titles.values()) == ["Comet", "GDP"] and titles[stored.article_id] == "Comet"

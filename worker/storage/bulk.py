@@ -22,7 +22,7 @@ from worker.core import neardup
 from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
-from worker.storage.statements import bulk_statements, insert_band_rows, statements
+from worker.storage.statements import bulk_statements, insert_band_rows, insert_new_articles, statements
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _insert_new(
             "canonical_url": canonicals[i], "minhash": neardup.pack(fingerprints[i].sketch),
             "cluster_id": None, "content_source": None, **repo.article_values(article, now),
         })
-    inserted = {str(h): int(i) for h, i in session.execute(bulk_statements(session).insert_articles, rows)}
+    inserted = insert_new_articles(session, rows)
     ids = {i: inserted[pending[i].article.content_hash] for i in fresh
            if pending[i].article.content_hash in inserted}  # the rest lost a race: one by one
     if not ids:
