@@ -65,12 +65,9 @@ def _plainly_new(
         | ({canonical, dedup.url_stone(canonical)} if canonical else set())
         for content, key, canonical in zip(hashes, keys, canonicals, strict=True)
     ]
-    known = {
-        *session.execute(sql.tombstone_keys, {"keys": list(set().union(*identities))}).scalars(),
-        *session.execute(sql.stored_hashes, {"hashes": hashes}).scalars(),
-        *session.execute(sql.sighted_keys, {"source_id": source_id, "keys": keys}).scalars(),
-        *session.execute(sql.stored_canonicals, {"urls": [c for c in canonicals if c]}).scalars(),
-    }
+    known = set(session.execute(sql.known_identities, {
+        "stones": list(set().union(*identities)), "hashes": hashes, "source_id": source_id,
+        "entry_keys": keys, "urls": [c for c in canonicals if c]}).scalars())
     fresh: list[int] = []
     seen: set[str] = set()
     for index, mine in enumerate(identities):

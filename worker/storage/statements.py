@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Integer, LargeBinary, Table, Text, bindparam, delete, select, text, update
+from sqlalchemy import Integer, LargeBinary, Table, Text, bindparam, delete, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
@@ -95,10 +95,7 @@ EXISTING = text(
 class BulkStatements:
     """worker/storage/bulk.py: a chunk of entries at a time (expanding IN lists, executemany)."""
 
-    tombstone_keys: Any  # :keys -> tombstone keys among them (any kind)
-    stored_hashes: Any  # :hashes -> those stored
-    sighted_keys: Any  # :source_id, :keys -> this source's entry keys among them
-    stored_canonicals: Any  # :urls -> canonical URLs some article has
+    known_identities: Any  # :stones, :hashes, :source_id + :entry_keys, :urls -> those known
     insert_articles: Any  # executemany, ON CONFLICT DO NOTHING RETURNING (content_hash, id)
 
 
@@ -110,15 +107,18 @@ def bulk_statements(session: Session) -> BulkStatements:
     found = _BULK_BY_DIALECT.get(dialect)
     if found is None:
         found = _BULK_BY_DIALECT[dialect] = BulkStatements(
-            tombstone_keys=select(TOMBSTONES.c.key).where(
-                TOMBSTONES.c.key.in_(bindparam("keys", expanding=True))),
-            stored_hashes=select(ARTICLES.c.content_hash).where(
-                ARTICLES.c.content_hash.in_(bindparam("hashes", expanding=True))),
-            sighted_keys=select(SIGHTINGS.c.entry_key).where(
-                SIGHTINGS.c.source_id == bindparam("source_id"),
-                SIGHTINGS.c.entry_key.in_(bindparam("keys", expanding=True))),
-            stored_canonicals=select(ARTICLES.c.canonical_url).where(
-                ARTICLES.c.canonical_url.in_(bindparam("urls", expanding=True))).distinct(),
+            # One round trip for the four lookups: every value known as a tombstone key, a
+            # content hash, an entry key of this source or a canonical URL.
+            known_identities=union_all(
+                select(TOMBSTONES.c.key).where(TOMBSTONES.c.key.in_(bindparam("stones", expanding=True))),
+                select(ARTICLES.c.content_hash).where(
+                    ARTICLES.c.content_hash.in_(bindparam("hashes", expanding=True))),
+                select(SIGHTINGS.c.entry_key).where(
+                    SIGHTINGS.c.source_id == bindparam("source_id"),
+                    SIGHTINGS.c.entry_key.in_(bindparam("entry_keys", expanding=True))),
+                select(ARTICLES.c.canonical_url).where(
+                    ARTICLES.c.canonical_url.in_(bindparam("urls", expanding=True))),
+            ),
             insert_articles=insert_for(session, ARTICLES).on_conflict_do_nothing().returning(
                 ARTICLES.c.content_hash, ARTICLES.c.id),
         )
