@@ -86,7 +86,7 @@ from worker.storage.models import Article  # noqa: E402
 
 FEED_BASE = "https://rsshub.bench.invalid/sina/finance"
 STORE_PARTS = (  # (module, function, label): what bulk.store_articles spends its time on
-    (bulk, "_plainly_new", "lookups: tombstones, hashes, sightings, canonical URLs (4 queries per chunk)"),
+    (bulk, "_plainly_new", "lookups: tombstones, hashes, sightings, canonical URLs (1 query per chunk)"),
     (dedup, "fingerprint_for", "fingerprint_for (MinHash of the text)"),
     (bulk, "_with_candidates", "near-duplicate candidates (1 query per chunk) and their check"),
     (dedup, "cluster_new_article", "clustering the articles that have a near duplicate"),
