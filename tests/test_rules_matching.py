@@ -29,7 +29,7 @@ def _one_by_one(rules: tuple[Rule, ...], urls: Urls, categories: tuple[str, ...]
     return tuple(sorted(found, key=lambda rule: rule.match_all))
 
 
-@pytest.mark.parametrize(("urls", "categories"), [
+CASES = [
     (("https://finance.sina.com.cn/china/doc-1.shtml", None, None), ()),
     (("https://finance.sina.com.cn/china/doc-1.shtml", None, "https://finance.sina.com.cn/"), ("新浪财经",)),
     (("https://FINANCE.SINA.CN/x",), ()),
@@ -40,10 +40,23 @@ def _one_by_one(rules: tuple[Rule, ...], urls: Urls, categories: tuple[str, ...]
     ((None, None), ("少数派 sspai",)),
     (("not a url", "//host-only.example.org/p"), ()),
     ((), ()),
-])
+]
+
+
+@pytest.mark.parametrize(("urls", "categories"), CASES)
 def test_matching_rules_equals_rule_by_rule(urls: Urls, categories: tuple[str, ...]) -> None:
-    rules = RULES + EXTRA
+    rules = RULES + EXTRA  # a url pattern: no answers kept
     assert matching_rules(rules, urls, categories) == _one_by_one(rules, urls, categories)
+
+
+def test_answers_kept_by_host_equal_rule_by_rule() -> None:
+    """The shipped rules have no url_patterns: answers are kept per (hosts, categories)."""
+    assert not any(rule.url_patterns for rule in RULES)
+    same_hosts = [(("https://finance.sina.com.cn/china/doc-2.shtml?from=x", None, None), ()),
+                  (("https://www.ithome.com/0/2.htm", "https://www.cnbeta.com.tw/articles/2.htm"), ())]
+    for rules in (RULES, list(RULES), RULES, RULES[:3], RULES + EXTRA, RULES):
+        for urls, categories in [*CASES, *same_hosts] * 2:
+            assert matching_rules(rules, urls, categories) == _one_by_one(tuple(rules), urls, categories)
 
 
 def test_an_unparsable_url_raises_as_before() -> None:

@@ -18,13 +18,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
 from worker.core.types import InputError
+from worker.core.urls import host
 
 _TRANSLATOR = HTMLTranslator()
 
@@ -194,6 +194,53 @@ def matching_rules(
     rules: Iterable[Rule], urls: Iterable[str | None], categories: Iterable[str]
 ) -> tuple[Rule, ...]:
     """Site-specific rules first, then the ones for every article (they are the catch-all)."""
+    answers = _HOSTS_MEMO.for_rules(rules)
+    if answers is None:
+        return _matching_rules(rules, urls, categories)
+    urls, categories = tuple(urls), tuple(categories)
+    try:
+        key = (tuple("." + _host(url) for url in dict.fromkeys(urls) if url), categories)
+    except ValueError:  # raised again, where it always was
+        return _matching_rules(rules, urls, categories)
+    found = answers.get(key)
+    if found is None:
+        if len(answers) >= _HostsMemo.SIZE:
+            answers.clear()
+        found = answers[key] = _matching_rules(rules, urls, categories)
+    return found
+
+
+_Answers = dict[tuple[tuple[str, ...], tuple[str, ...]], tuple["Rule", ...]]
+
+
+class _HostsMemo:
+    """matching_rules' answers by (hosts, categories) for one rule tuple (load_rules returns the
+    same tuple until a file changes): the entries of a feed share their hosts and categories. Only
+    for rules without url_patterns, the one part of matching that reads more than the host."""
+
+    SIZE = 4096  # answers kept before starting over
+
+    def __init__(self) -> None:
+        # One attribute, read and written whole, so threads never pair one tuple with another's
+        # answers; holding the tuple means `is` never meets a reused id.
+        self.slot: tuple[tuple[Rule, ...] | None, _Answers | None] = (None, None)
+
+    def for_rules(self, rules: Iterable[Rule]) -> _Answers | None:
+        held, answers = self.slot
+        if rules is not held:
+            if type(rules) is not tuple:  # a list may change under us
+                return None
+            answers = None if any(rule.url_patterns for rule in rules) else {}
+            self.slot = (rules, answers)
+        return answers
+
+
+_HOSTS_MEMO = _HostsMemo()
+
+
+def _matching_rules(
+    rules: Iterable[Rule], urls: Iterable[str | None], categories: Iterable[str]
+) -> tuple[Rule, ...]:
     urls, categories = tuple(urls), tuple(categories)
     try:  # each URL's host once, not once per rule
         hosted = [(url, "." + _host(url)) for url in dict.fromkeys(urls) if url]
@@ -214,4 +261,4 @@ def matching_rules(
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    return host(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that identify a campaign or a click, never the resource. Sources: Miniflux's
@@ -21,8 +22,11 @@ def web_url(url: str | None) -> str | None:
     would otherwise be republished as a link that readers open."""
     if not url:
         return None
+    stripped = url.strip()
+    if _plain_split(stripped) is not None:
+        return url
     try:
-        scheme = urlsplit(url.strip()).scheme.lower()
+        scheme = urlsplit(stripped).scheme.lower()
     except ValueError:
         return None
     return url if scheme in ("http", "https") else None
@@ -37,6 +41,9 @@ def strip_tracking(url: str) -> str:
     """`url` without tracking query parameters; anything unparseable is returned as it was."""
     if "?" not in url:
         return url
+    plain = _plain_split(url)
+    if plain is not None and _is_plain_query(plain[3]):
+        return _strip_plain(url, plain)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -46,3 +53,63 @@ def strip_tracking(url: str) -> str:
     if len(kept) == len(query):
         return url
     return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def host(url: str) -> str:
+    """The lower-cased host of `url` (urlsplit's hostname, "" if none); ValueError as urlsplit."""
+    plain = _plain_split(url)
+    if plain is not None:
+        return plain[1].rpartition("@")[2].partition(":")[0].lower()
+    return (urlsplit(url).hostname or "").lower()
+
+
+# ---- the plain case without urllib's machinery -----------------------------------------------
+# Most links are ASCII http(s) URLs with a host and a query of plain names and values. For those,
+# urlsplit, parse_qsl and urlencode reduce to splitting at "/?#", "&" and "=": the functions above
+# take that path (tests/test_urls.py checks it against urllib on tricky URLs), everything else
+# goes through urllib.
+
+# Characters that percent-decoding, "+" decoding and quote_plus all leave as they are.
+_PLAIN_QUERY_CHARS = frozenset(string.ascii_letters + string.digits + "_.-~" + "=&")
+
+
+def _plain_split(url: str) -> tuple[str, str, str, str, str] | None:
+    """urlsplit(url) as (scheme, netloc, path, query, fragment) when `url` is ASCII, starts with
+    "http://" or "https://" (lower case), has a host, no tab, CR or LF (urlsplit deletes them) and
+    no square brackets (IPv6 hosts, which urlsplit validates); None otherwise."""
+    if url.startswith("https://"):
+        scheme, start = "https", 8
+    elif url.startswith("http://"):
+        scheme, start = "http", 7
+    else:
+        return None
+    if not url.isascii() or "\t" in url or "\r" in url or "\n" in url:
+        return None
+    end = len(url)
+    for delimiter in "/?#":
+        found = url.find(delimiter, start)
+        if 0 <= found < end:
+            end = found
+    netloc, rest = url[start:end], url[end:]
+    if not netloc or "[" in netloc or "]" in netloc:
+        return None
+    rest, _, fragment = rest.partition("#")
+    path, _, query = rest.partition("?")
+    return scheme, netloc, path, query, fragment
+
+
+def _is_plain_query(query: str) -> bool:
+    return _PLAIN_QUERY_CHARS.issuperset(query) and all(pair.count("=") <= 1 for pair in query.split("&"))
+
+
+def _strip_plain(url: str, parts: tuple[str, str, str, str, str]) -> str:
+    """strip_tracking of a URL that _plain_split split and whose query _is_plain_query."""
+    scheme, netloc, path, query, fragment = parts
+    pairs = [pair.partition("=")[::2] for pair in query.split("&") if pair]  # as parse_qsl
+    kept = [(name, value) for name, value in pairs if not is_tracking_param(name)]
+    if len(kept) == len(pairs):
+        return url
+    new_query = "&".join(f"{name}={value}" for name, value in kept)  # as urlencode
+    # as urlunsplit: "?" and "#" only before something
+    return (f"{scheme}://{netloc}{path}" + (f"?{new_query}" if new_query else "")
+            + (f"#{fragment}" if fragment else ""))
