@@ -2,23 +2,121 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from functools import cache
 
-# Han, kana, hangul and CJK punctuation-free letter ranges: one character is one "word".
-_CJK = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff]+"
+import numpy as np
+
+from worker.core.urls import host
+
+# What reading_length and guess_language count, as inclusive code point ranges. The definitions
+# are the regexes in tests/test_derive.py (which checks the table below against them for every
+# code point): CJK `[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff
+# \U00020000-\U0002ffff]` (Han, kana, hangul: one character is one "word"), kana
+# `[\u3040-\u30ff]`, ASCII letters `[A-Za-z]`, Latin words
+# `[A-Za-z0-9\u00c0-\u024f]+(?:['’.-][A-Za-z0-9\u00c0-\u024f]+)*` and letters `[^\W\d_]`.
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
+_CJK_ASTRAL = (0x20000, 0x2FFFF)
+_KANA_RANGE = (0x3040, 0x30FF)
+_ASCII_LETTER_RANGES = ((0x41, 0x5A), (0x61, 0x7A))
+_LATIN_RANGES = (*_ASCII_LETTER_RANGES, (0x30, 0x39), (0xC0, 0x24F))
+_JOINERS = "'’.-"  # join two Latin words into one ("it's", "3.5", "well-known")
+
+# A code point's classes: bits of one byte of _class_table(). LATIN is bit 0, so `classes & LATIN`
+# is 0 or 1 per character, and JOINER bit 1, so `classes >> 1 & 1` says "joiner".
+LATIN, JOINER, CJK, KANA, ASCII_LETTER, LETTER = (1 << bit for bit in range(6))
+# Class byte -> the four counts guess_language needs, 16 bits each in one uint64: summed over at
+# most 2,000 characters they cannot carry into each other.
+_COUNT_FIELDS = ((CJK, 0), (KANA, 16), (ASCII_LETTER, 32), (LETTER, 48))
+_PACKED_COUNTS = np.array(
+    [sum(1 << shift for bit, shift in _COUNT_FIELDS if value & bit) for value in range(64)], dtype=np.uint64
 )
-_KANA = re.compile(r"[\u3040-\u30ff]+")
-_ASCII_LETTERS = re.compile(r"[A-Za-z]+")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’.-][A-Za-z0-9\u00c0-\u024f]+)*")
-_LETTER = re.compile(r"[^\W\d_]+")
-# CJK Unified Ideographs: all letters (tests/test_derive.py checks it against _LETTER) and most of
-# a Chinese text. guess_language counts them from the pieces between their runs, so the slow
-# Unicode-category pattern only scans what is left (a space stands in for each run: no pattern
-# here matches or joins across one).
-_IDEOGRAPH_RUN = re.compile(r"[\u4e00-\u9fff]+")
+LANGUAGE_SAMPLE = 2000  # guess_language reads this many characters
+
+
+@cache
+def _class_table() -> np.ndarray:
+    """BMP code point -> its class bits (uint8). Built once per process (~10 ms)."""
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for bit, ranges in ((CJK, _CJK_RANGES), (KANA, (_KANA_RANGE,)), (ASCII_LETTER, _ASCII_LETTER_RANGES),
+                        (LATIN, _LATIN_RANGES)):
+        for low, high in ranges:
+            table[low:high + 1] |= bit
+    for char in _JOINERS:
+        table[ord(char)] |= JOINER
+    letters = np.fromiter((_is_letter(chr(code)) for code in range(0x10000)), dtype=bool, count=0x10000)
+    table[letters] |= LETTER
+    return table
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalnum() and not char.isdecimal()  # what `[^\W\d_]` matches (\w is isalnum or _)
+
+
+def _astral_classes(code: int) -> int:
+    in_cjk = _CJK_ASTRAL[0] <= code <= _CJK_ASTRAL[1]
+    return (CJK if in_cjk else 0) | (LETTER if _is_letter(chr(code)) else 0)
+
+
+def classify(text: str, codes: np.ndarray | None = None) -> np.ndarray:
+    """The class bits of each character of `text` (uint8), in one table lookup. `codes`: the
+    text's code points (uint32), if the caller has them."""
+    if codes is None:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = _class_table().take(codes, mode="clip")  # beyond the BMP: U+FFFF's (none), fixed next
+    if len(codes) and codes.max() > 0xFFFF:  # CJK extensions, emoji: rare, so asked one by one
+        astral = np.flatnonzero(codes > 0xFFFF)
+        classes[astral] = [_astral_classes(code) for code in codes[astral].tolist()]
+    return classes
+
+
+def _latin_words(classes: np.ndarray) -> int:
+    """How many matches the Latin word pattern has: the runs of word characters, less the
+    joiners with a word character on both sides (each joins two runs into one match)."""
+    if not len(classes):
+        return 0
+    word = classes & LATIN
+    runs = int(word[0]) + int(np.count_nonzero(word[1:] > word[:-1]))
+    joins = np.count_nonzero(classes[1:-1] >> 1 & word[:-2] & word[2:])  # 1 only for joiners
+    return runs - int(joins)
+
+
+def _sample_counts(sample: np.ndarray) -> tuple[int, int, int, int]:
+    """CJK characters, kana, ASCII letters and letters among (at most 2,000) classes."""
+    packed = int(_PACKED_COUNTS.take(sample).sum())
+    cjk, kana, ascii_letters, letters = ((packed >> shift) & 0xFFFF for _, shift in _COUNT_FIELDS)
+    return cjk, kana, ascii_letters, letters
+
+
+def _language(counts: tuple[int, int, int, int]) -> str:
+    cjk, kana, ascii_letters, letters = counts
+    if letters < 10:
+        return "und"
+    if cjk * 5 >= letters:
+        return "ja" if kana * 5 >= cjk else "zh"
+    return "en" if ascii_letters * 10 >= letters * 8 else "und"
+
+
+def reading_length(text: str) -> int:
+    """CJK characters plus Latin words: "北京 AI 裁判 works well" is 4 + 3 = 7."""
+    return reading_length_and_language(text)[0]
+
+
+def guess_language(text: str) -> str:
+    """"zh" when CJK characters are at least a fifth of the letters of the first 2,000
+    characters ("ja" if kana are a fifth of those), "en" for mostly (80 %) ASCII letters, else
+    "und". Cheap on purpose: a share count, no model (feeds here are zh or en)."""
+    return _language(_sample_counts(classify(text[:LANGUAGE_SAMPLE])))
+
+
+def reading_length_and_language(text: str, codes: np.ndarray | None = None) -> tuple[int, str]:
+    """reading_length(text) and guess_language(text), from one classification of the text.
+    `codes`: the text's code points (uint32), if the caller has them."""
+    classes = classify(text, codes)
+    counts = _sample_counts(classes[:LANGUAGE_SAMPLE])
+    cjk = counts[0] if len(classes) <= LANGUAGE_SAMPLE else int(np.count_nonzero(classes & CJK))
+    return cjk + _latin_words(classes), _language(counts)
+
 
 # Images that say nothing about an article: the Sina app-download QR code that Sina's archive
 # puts in every post's front matter, and random-placeholder services.
@@ -31,50 +129,17 @@ PLACEHOLDER_HOSTS = ("picsum.photos", "placehold.it", "placehold.co", "placehold
 _PLACEHOLDER_SUFFIXES = tuple("." + host for host in PLACEHOLDER_HOSTS)
 
 
-def reading_length(text: str) -> int:
-    """CJK characters plus Latin words: "北京 AI 裁判 works well" is 4 + 3 = 7."""
-    cjk = _count_chars(_CJK, text)  # runs, not characters, are matched: far fewer matches
-    latin = len(_LATIN_WORD.findall(text))  # its characters exclude CJK, which thus separates
-    return cjk + latin
-
-
-def _count_chars(pattern: re.Pattern[str], text: str) -> int:
-    return sum(map(len, pattern.findall(text)))
-
-
-def _split_ideographs(text: str) -> tuple[int, str]:
-    """How many CJK unified ideographs `text` has, and the text with each run of them a space."""
-    pieces = _IDEOGRAPH_RUN.split(text)
-    if len(pieces) == 1:
-        return 0, text
-    rest = " ".join(pieces)
-    return len(text) - (len(rest) - (len(pieces) - 1)), rest
-
-
-def guess_language(text: str) -> str:
-    """"zh" when CJK characters are at least a fifth of the letters, "en" for mostly ASCII
-    letters, else "und". Cheap on purpose: a share count, no model (feeds here are zh or en)."""
-    ideographs, sample = _split_ideographs(text[:2000])
-    letters = ideographs + _count_chars(_LETTER, sample)
-    if letters < 10:
-        return "und"
-    cjk = ideographs + _count_chars(_CJK, sample)
-    if cjk * 5 >= letters:
-        return "ja" if _count_chars(_KANA, sample) * 5 >= cjk else "zh"
-    return "en" if _count_chars(_ASCII_LETTERS, sample) * 10 >= letters * 8 else "und"
-
-
 def is_placeholder_image(url: str | None) -> bool:
     if not url:
         return True
     url = url.strip()
     if url.replace("http://", "https://", 1) in PLACEHOLDER_IMAGES:
         return True
-    host = (urlsplit(url).hostname or "").lower() if url.startswith(("http://", "https://", "//")) else ""
-    if not host:
+    name = host(url) if url.startswith(("http://", "https://", "//")) else ""
+    if not name:
         return True  # relative or data: -> not usable as a feed's lead image
     # "." + host ends with ".h" exactly when host is h or a subdomain of it
-    return ("." + host).endswith(_PLACEHOLDER_SUFFIXES)
+    return ("." + name).endswith(_PLACEHOLDER_SUFFIXES)
 
 
 def lead_image(declared: str | None, body_images: Iterable[str]) -> str | None:
