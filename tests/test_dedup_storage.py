@@ -3,6 +3,7 @@ the update cap, near-duplicate clusters (also under concurrent ingest), tombston
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from worker.core.pipeline import clean_entry
 from worker.core.types import CleanArticle, ParsedEntry
 from worker.publish import build_feed
 from worker.settings import get_settings
-from worker.storage import repo
+from worker.storage import dedup, repo
 from worker.storage.db import transaction
 from worker.storage.models import Article, ArticleBand, ArticleVersion, Cluster, Sighting, Tombstone
 
@@ -344,3 +345,14 @@ def test_two_polls_reprinting_each_other_in_opposite_order_both_commit(database_
     assert errors == []
     assert _count(Article) == 4
     assert _count(Cluster) >= 1  # the writer that waited saw the other's commit
+
+
+def test_the_fingerprint_reuses_the_nfkc_form_clean_entry_computed() -> None:
+    """clean_entry carries its NFKC form of the text to fingerprint_for: the same fingerprint as
+    from the text alone, and a form that is not of the article's text (replaced) is ignored."""
+    article = _article("k", "标题", _html(PARAGRAPHS) + "<p>ＡＢＣ，１２３…</p>")
+    assert article.nfkc_form is not None and article.nfkc_form.is_of(article.text)
+    policy = dedup.DedupPolicy.from_settings()
+    assert dedup.fingerprint_for(article, policy) == dedup.Fingerprint.of(article.text, policy)
+    changed = dataclasses.replace(article, text=_html(OTHER_STORY))
+    assert dedup.fingerprint_for(changed, policy) == dedup.Fingerprint.of(changed.text, policy)

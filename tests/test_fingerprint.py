@@ -7,8 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from worker.core.fingerprint import content_hash, normalise_text
-from worker.core.nfkc import nfkc
-from worker.core.text import summarize
+from worker.core.nfkc import code_points, nfkc, nfkc_form
+from worker.core.text import _SENTENCE_END, summarize
 
 LONG = "北京市多措并举推动消费帮扶工作取得新成效。" * 20
 
@@ -61,13 +61,53 @@ def test_normalise_text_is_the_v2_definition(text: str) -> None:
 
 
 @given(st.one_of(_FEED_TEXT, st.text()))
+@example("半角… and 全角，")  # the ellipsis goes after the table: same string
+@example("ab\U0001d400ＡＢ\ud800")  # beyond the BMP and a lone surrogate keep their code points
 def test_fast_nfkc_is_nfkc(text: str) -> None:
-    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    expected = unicodedata.normalize("NFKC", text)
+    assert nfkc(text) == expected
+    for form in (nfkc_form(text), nfkc_form(text, code_points(text))):
+        assert form.text == expected and form.is_of(text)
+        assert form.codes.dtype == "uint32"
+        assert form.codes.tobytes() == expected.encode("utf-32-le", "surrogatepass")
+
+
+@given(_FEED_TEXT, st.sampled_from(["", "标题", "Ｔｉｔｌｅ　１"]), st.sampled_from([0, 5, 120]))
+def test_content_hash_with_the_nfkc_form_given(text: str, title: str, short: int) -> None:
+    """The pipeline hands content_hash the form it computed for the sketch: the same hash, and a
+    form of another text is not used."""
+    try:
+        expected = content_hash(text, title, short)
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8, with or without the form
+        return
+    assert content_hash(text, title, short, nfkc_form(text)) == expected
+    assert content_hash(text, title, short, nfkc_form(text + "x")) == expected
 
 
 def test_short_bodies_are_keyed_with_their_title() -> None:
     assert content_hash("在网页中查看", "标题一") != content_hash("在网页中查看", "标题二")
     assert content_hash(LONG, "标题一") == content_hash(LONG, "标题二")
+
+
+def _summarize_as_first_written(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit + 1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    if ends and ends[-1] >= limit // 3:
+        return head[: ends[-1]].strip()
+    return head[:limit].rstrip() + "…"
+
+
+_SUMMARY_PIECES = st.one_of(_FEED_CHARS, st.sampled_from(["。", ". ", "\n\n\n", " " * 9]))
+
+
+@given(st.lists(_SUMMARY_PIECES, max_size=300).map("".join), st.integers(min_value=-2, max_value=60))
+@example("x" * 300, 200)
+@example(" " * 700 + "a" * 300, 200)  # the first 4 * limit characters fold to nothing
+def test_summary_folds_only_the_start_it_needs(text: str, limit: int) -> None:
+    assert summarize(text, limit) == _summarize_as_first_written(text, limit)
 
 
 def test_summary_cuts_at_sentence_end() -> None:

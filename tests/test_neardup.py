@@ -6,12 +6,13 @@ import re
 import struct
 import unicodedata
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from worker.core import neardup
 from worker.core.canonical import canonical_url, normalise_url
 from worker.core.changes import measure_change
+from worker.core.nfkc import nfkc_form
 from worker.core.types import ParsedEntry
 
 STORY = ("国家统计局今天发布数据显示，一季度国内生产总值同比增长百分之五点三，经济运行开局良好。"
@@ -78,12 +79,36 @@ def test_bands_only_for_evidence() -> None:
 _NOISE = re.compile(r"[\W_]+")  # the folding's definition: drop what is not a word character
 
 
-@given(st.lists(st.one_of(st.sampled_from(list("Ab_ 中文，。！ＡＺ０…①é\u0301🛒𝐀\u3000\t")),
+def _folding_definition(text: str) -> str:
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+# "Σ" lower-cases by its neighbours, "İ" to two characters, Deseret 𐐀 beyond the BMP.
+@given(st.lists(st.one_of(st.sampled_from(list("Ab_ 中文，。！ＡＺ０…①é\u0301🛒𝐀\u3000\tΣΑσİI\U00010400")),
                           st.characters()), max_size=60).map("".join))
+@example("ΑΣ ΒΣΑ Σ")
+@example("İstanbul 𐐀𐐁")
 def test_folding_and_shingle_count_match_their_definition(text: str) -> None:
-    folded = _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
-    assert neardup.shingle_text(text) == folded
+    assert neardup.shingle_text(text) == _folding_definition(text)
     assert neardup.sketch(text).size == len(neardup.shingles(text))
+
+
+def test_fold_table_is_the_definition_for_every_code_point() -> None:
+    # All but the characters whose NFKC has a "Σ" or "İ": those take the str.lower() path.
+    every = "".join(char for char in map(chr, range(0x110000))
+                    if not {"\u03a3", "\u0130"} & set(unicodedata.normalize("NFKC", char)))
+    assert not {"\u03a3", "\u0130"} & set(unicodedata.normalize("NFKC", every))
+    assert neardup.shingle_text(every) == _folding_definition(every)
+
+
+@given(st.lists(st.sampled_from(list("Ab 中文，。ＡＺ０…①é\u0301🛒Σ")), max_size=300).map("".join))
+def test_sketch_from_the_carried_nfkc_form(text: str) -> None:
+    """clean_entry computes the NFKC form once and the sketch reuses it: the same sketch and
+    bands, and a form of another text is not used."""
+    settings = neardup.NearDupSettings(min_chars=20)
+    expected = neardup.sketch_and_bands(text, settings)
+    assert neardup.sketch_and_bands(text, settings, nfkc_form(text)) == expected
+    assert neardup.sketch_and_bands(text, settings, nfkc_form(text + "又")) == expected
 
 
 def test_containment_needs_enough_shared_text() -> None:

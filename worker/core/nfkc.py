@@ -19,6 +19,7 @@ the same result as on the original.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -38,6 +39,12 @@ def _ascii_table() -> np.ndarray:
     return table
 
 
+def code_points(text: str) -> np.ndarray:
+    """`text` as an array of code points (uint32). surrogatepass: a lone surrogate is kept as
+    its code point, as str operations and normalize keep it."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def nfkc(text: str) -> str:
     """unicodedata.normalize("NFKC", text), byte for byte."""
     if text.isascii() or unicodedata.is_normalized("NFKC", text):
@@ -48,3 +55,37 @@ def nfkc(text: str) -> str:
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     mapped = np.where(codes < 0x10000, _ascii_table()[codes & 0xFFFF], codes)
     return unicodedata.normalize("NFKC", mapped.tobytes().decode("utf-32-le", "surrogatepass"))
+
+
+@dataclass(frozen=True, eq=False)
+class NfkcForm:
+    """A text's NFKC form as a str and as code points (uint32 array). An article's is computed
+    once and serves both the content hash (the str) and the near-duplicate sketch (the code
+    points): `source` is the text it is the form of, for those to check that it still is."""
+
+    source: str
+    text: str
+    codes: np.ndarray
+
+    def is_of(self, text: str) -> bool:
+        return self.source is text or self.source == text
+
+
+def nfkc_form(text: str, codes: np.ndarray | None = None) -> NfkcForm:
+    """nfkc(text), with its code points: what nfkc does, and the array of the replaced text
+    kept when `normalize` finds nothing more to do (it then returns the very same str).
+    `codes`: code_points(text), if the caller has them."""
+    if codes is None:
+        codes = code_points(text)
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return NfkcForm(text, text, codes)
+    mapped = _ascii_table().take(codes, mode="clip")  # beyond the BMP: U+FFFF's, restored next
+    if codes.max() > 0xFFFF:
+        astral = codes > 0xFFFF
+        mapped[astral] = codes[astral]
+    replaced = mapped.tobytes().decode("utf-32-le", "surrogatepass")
+    if _ELLIPSIS in replaced:  # after the table rather than before: the same string either way
+        replaced = replaced.replace(_ELLIPSIS, "...")
+        mapped = code_points(replaced)
+    normal = unicodedata.normalize("NFKC", replaced)
+    return NfkcForm(text, normal, mapped if normal is replaced else code_points(normal))

@@ -7,8 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 from worker.core.clean import CLEANER_VERSION, clean_html
-from worker.core.derive import guess_language, lead_image, reading_length
+from worker.core.derive import lead_image, reading_length_and_language
 from worker.core.fingerprint import content_hash
+from worker.core.nfkc import code_points, nfkc_form
 from worker.core.rules import Rule, matching_rules
 from worker.core.text import summarize
 from worker.core.types import CleanArticle, CleanedHtml, ParsedEntry
@@ -28,18 +29,22 @@ def clean_entry(
     declared_image = web_url(entry.lead_image)
     if (link, declared_image) != (entry.link, entry.lead_image):
         entry = replace(entry, link=link, lead_image=declared_image)
+    codes = code_points(cleaned.text)
+    form = nfkc_form(cleaned.text, codes)  # once for the content hash and the near-duplicate sketch
+    length, language = reading_length_and_language(cleaned.text, codes)
     return CleanArticle(
         entry=entry,
         html=cleaned.html,
         text=cleaned.text,
         summary=summarize(cleaned.text),
-        content_hash=content_hash(cleaned.text, entry.title, short_text_chars),
+        content_hash=content_hash(cleaned.text, entry.title, short_text_chars, form),
         cleaner_version=CLEANER_VERSION,
         removed=cleaned.removed,
-        reading_length=reading_length(cleaned.text),
-        language=guess_language(cleaned.text),
+        reading_length=length,
+        language=language,
         lead_image=lead_image(entry.lead_image, cleaned.images),
         provenance=provenance(cleaned, applicable, entry),
+        nfkc_form=form,
     )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from worker.core.nfkc import NfkcForm
 
 
 class InputError(ValueError):
@@ -64,6 +67,9 @@ class CleanArticle:
     language: str = "und"  # BCP 47 primary tag guessed from the text: "zh", "en" or "und"
     lead_image: str | None = None  # front-matter/feed image unless a placeholder, else the body's first
     provenance: dict[str, Any] = field(default_factory=dict)  # cleaner version + per-rule removals
+    # The NFKC form of `text`, computed for the content hash and reused by the near-duplicate
+    # sketch when the article is stored (not stored itself; ignored unless it is `text`'s).
+    nfkc_form: NfkcForm | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

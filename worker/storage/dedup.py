@@ -25,6 +25,7 @@ from sqlalchemy.types import BigInteger
 
 from worker.core import neardup
 from worker.core.changes import measure_change
+from worker.core.nfkc import NfkcForm
 from worker.core.types import CleanArticle
 from worker.settings import Settings, get_settings
 from worker.storage.models import (
@@ -81,8 +82,9 @@ class Fingerprint:
     text: str  # for the exact check of borderline estimates (neardup.are_near_duplicate_texts)
 
     @classmethod
-    def of(cls, text_: str, policy: DedupPolicy) -> Fingerprint:
-        sketch, bands = neardup.sketch_and_bands(text_, policy.near)
+    def of(cls, text_: str, policy: DedupPolicy, form: NfkcForm | None = None) -> Fingerprint:
+        """`form`: the text's NFKC form if already computed (CleanArticle.nfkc_form)."""
+        sketch, bands = neardup.sketch_and_bands(text_, policy.near, form)
         return cls(sketch, bands, text_)
 
     def near_duplicate_of(self, other: neardup.Sketch, other_text: str, policy: DedupPolicy) -> bool:
@@ -458,4 +460,4 @@ def versions_of(session: Session, article_id: int) -> Sequence[ArticleVersion]:
 
 
 def fingerprint_for(article: CleanArticle, policy: DedupPolicy) -> Fingerprint:
-    return Fingerprint.of(article.text, policy)
+    return Fingerprint.of(article.text, policy, article.nfkc_form)
