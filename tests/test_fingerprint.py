@@ -7,7 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from worker.core.fingerprint import content_hash, normalise_text
-from worker.core.nfkc import code_points, nfkc, nfkc_form
+from worker.core.nfkc import code_points, from_code_points, nfkc, nfkc_form
 from worker.core.text import _SENTENCE_END, summarize
 
 LONG = "北京市多措并举推动消费帮扶工作取得新成效。" * 20
@@ -66,6 +66,8 @@ def test_normalise_text_is_the_v2_definition(text: str) -> None:
 def test_fast_nfkc_is_nfkc(text: str) -> None:
     expected = unicodedata.normalize("NFKC", text)
     assert nfkc(text) == expected
+    assert from_code_points(code_points(text)) == text
+    assert from_code_points(code_points(text + text)[::2]) == (text + text)[::2]  # strided
     for form in (nfkc_form(text), nfkc_form(text, code_points(text))):
         assert form.text == expected and form.is_of(text)
         assert form.codes.dtype == "uint32"

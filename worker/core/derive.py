@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 
+from worker.core.nfkc import code_points
 from worker.core.urls import host
 
 # What reading_length and guess_language count, as inclusive code point ranges. The definitions
@@ -62,7 +63,7 @@ def classify(text: str, codes: np.ndarray | None = None) -> np.ndarray:
     """The class bits of each character of `text` (uint8), in one table lookup. `codes`: the
     text's code points (uint32), if the caller has them."""
     if codes is None:
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = code_points(text)
     classes = _class_table().take(codes, mode="clip")  # beyond the BMP: U+FFFF's (none), fixed next
     if len(codes) and codes.max() > 0xFFFF:  # CJK extensions, emoji: rare, so asked one by one
         astral = np.flatnonzero(codes > 0xFFFF)

@@ -25,7 +25,7 @@ from functools import cache
 
 import numpy as np
 
-from worker.core.nfkc import NfkcForm, code_points, nfkc_form
+from worker.core.nfkc import NfkcForm, code_points, from_code_points, nfkc_form
 
 # Bump when folding, shingling, hashing or banding changes. It heads every packed sketch, and
 # `unpack` turns a sketch of another version into an empty one (similar to nothing), so a stale
@@ -53,6 +53,7 @@ _U64 = np.uint64
 # side each lands on is the luck of the multiplier: this one, like m1's, puts both on their
 # labelled side (3 of the 30 tried do; docs/dedup.md).
 _POLY = _U64(0xF519F96EE2385D25)
+_POLY_SQUARED = _U64(int(_POLY) ** 2 % 2**64)
 _FMIX_1, _FMIX_2 = _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53)
 _S33, _S57, _S32 = _U64(33), _U64(64 - _BIN_BITS), _U64(32)
 _BIN_IDS = np.arange(NUM_PERM, dtype=np.int64)
@@ -128,7 +129,7 @@ def _folded_by_lower(normal: str) -> np.ndarray:
 
 def shingle_text(text: str) -> str:
     """Lower-cased NFKC text with punctuation and whitespace removed."""
-    return _folded_codes(text).tobytes().decode("utf-32-le", "surrogatepass")
+    return from_code_points(_folded_codes(text))
 
 
 def shingles(text: str, size: int = SHINGLE_CHARS) -> set[str]:
@@ -195,13 +196,23 @@ def _fmix64(x: np.ndarray) -> np.ndarray:
 
 def _shingle_hashes(codes: np.ndarray) -> np.ndarray:
     """One uint64 per window of SHINGLE_CHARS code points (one window if the text is shorter)."""
-    width = min(len(codes), SHINGLE_CHARS)
-    count = len(codes) - width + 1
     wide = codes.astype(_U64)
-    poly = wide[:count].copy()
-    for offset in range(1, width):  # Horner: c0*P^4 + c1*P^3 + ... + c4, modulo 2^64
-        poly *= _POLY
-        poly += wide[offset:offset + count]
+    if len(codes) < SHINGLE_CHARS:
+        poly = wide[:1].copy()
+        for code in wide[1:]:  # Horner: c0*P^(n-1) + ... + c(n-1), modulo 2^64
+            poly *= _POLY
+            poly += code
+        return _fmix64(poly)
+    # c0*P^4 + c1*P^3 + c2*P^2 + c3*P + c4 (modulo 2^64), the Horner value, from pairs: fewer
+    # passes over the array (written for SHINGLE_CHARS == 5; the pinned values in
+    # tests/test_neardup.py fail if the two part)
+    pairs = wide[:-1] * _POLY
+    pairs += wide[1:]  # c(i)*P + c(i+1)
+    fours = pairs[:-2] * _POLY_SQUARED
+    fours += pairs[2:]  # c(i)*P^3 + c(i+1)*P^2 + c(i+2)*P + c(i+3)
+    poly = fours[:-1]
+    poly *= _POLY
+    poly += wide[4:]
     return _fmix64(poly)
 
 

@@ -18,6 +18,7 @@ the same result as on the original.
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -42,7 +43,16 @@ def _ascii_table() -> np.ndarray:
 def code_points(text: str) -> np.ndarray:
     """`text` as an array of code points (uint32). surrogatepass: a lone surrogate is kept as
     its code point, as str operations and normalize keep it."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return np.frombuffer(_to_utf32(text, "surrogatepass")[0], dtype=np.uint32)
+
+
+def from_code_points(codes: np.ndarray) -> str:
+    """The str of an array of code points (uint32), as code_points gives them."""
+    return _from_utf32(np.ascontiguousarray(codes).data, "surrogatepass", True)[0]
+
+
+# The codecs' own functions: str.encode("utf-32-le") first looks the codec up by name.
+_to_utf32, _from_utf32 = codecs.utf_32_le_encode, codecs.utf_32_le_decode
 
 
 def nfkc(text: str) -> str:
@@ -83,7 +93,7 @@ def nfkc_form(text: str, codes: np.ndarray | None = None) -> NfkcForm:
     if codes.max() > 0xFFFF:
         astral = codes > 0xFFFF
         mapped[astral] = codes[astral]
-    replaced = mapped.tobytes().decode("utf-32-le", "surrogatepass")
+    replaced = from_code_points(mapped)
     if _ELLIPSIS in replaced:  # after the table rather than before: the same string either way
         replaced = replaced.replace(_ELLIPSIS, "...")
         mapped = code_points(replaced)
