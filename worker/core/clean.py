@@ -30,11 +30,14 @@ SAMPLE_CHARS = 80
 
 # Plain lxml.etree elements, not lxml.html's: its per-element class lookup cost a tenth of the
 # cleaner's time, for helpers (drop_tag, text_content, ...) that are a few lines each below.
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+# collect_ids=False: no table of id attributes (nothing here looks elements up by id; building
+# it was a sixth of the parse).
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False,
+                           collect_ids=False)
 # The same parser told its input is UTF-8 bytes, which it parses faster than a str (that reaches
 # libxml2 as UTF-16 or UCS-4). The encoding is forced, as for a str: a <meta charset> is ignored.
 _UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False,
-                                encoding="utf-8")
+                                collect_ids=False, encoding="utf-8")
 Element: TypeAlias = etree._Element
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
@@ -167,9 +170,9 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     for rule in rules:
         body_text = apply_rule(body, rule, removed, body_text)
     apply_generic_rules(body, removed)
-    keep_allowed_tags(body)
-    collapse_empty(body, removed)
-    normalise_whitespace(body)
+    kept = keep_allowed_tags(body)
+    collapse_empty(body, removed, kept)
+    normalise_whitespace(body, [element for element, tag in kept if tag in BLOCK_TAGS])
     unwrap_wrapper_divs(body)
     if base_url:
         absolutise_urls(body, base_url)
@@ -228,10 +231,10 @@ def parse_body(raw: str) -> Element | None:
 def _body_of(doc: Element | None) -> Element | None:
     if doc is None:
         return None
-    body = doc.find("body")
-    if body is None:  # a document of only <head> content
-        return None
-    return body
+    for child in doc:  # doc.find("body"), without ElementPath's Python
+        if child.tag == "body":
+            return child
+    return None  # a document of only <head> content
 
 
 def text_content(element: Element) -> str:
@@ -334,20 +337,24 @@ def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = 
     """Apply one rule. `text`, if given, is the body's text as it is now; the return value is the
     body's text after the rule when it is known (None otherwise), so the next rule's drop_text
     pre-check need not build it again."""
-    for selector in rule.remove:
-        key = f"{rule.name}: remove {selector.css}"
-        found = selector.xpath(body)
+    # The remove, unwrap and first rename selectors are all looked for before any of them acts:
+    # they test an element's own tag and attributes (Finder), which removing and unwrapping
+    # leave alone, so each finds what it would find when its turn came, plus elements no longer
+    # in the article. Those are skipped (_remove_all, _attached); renaming one changes nothing.
+    found_all = rule.finder(body)
+    to_remove, to_unwrap = found_all[:len(rule.remove)], found_all[len(rule.remove):]
+    for selector, found in zip(rule.remove, to_remove, strict=True):
         if found:
-            _remove_all(body, found, key, removed)
+            _remove_all(body, found, f"{rule.name}: remove {selector.css}", removed)
             text = None
-    for selector in rule.unwrap:
+    for selector, found in zip(rule.unwrap, to_unwrap, strict=False):  # (then the first rename's)
         key = f"{rule.name}: unwrap {selector.css}"
-        found = [element for element in selector.xpath(body) if _attached(element, body)]
+        found = [element for element in found if _attached(element, body)]
         for element in found:
             removed.add(key, element)
         _unwrap_all(body, found)
-    for selector, tag in rule.rename:
-        for element in selector.xpath(body):
+    for number, (selector, tag) in enumerate(rule.rename):
+        for element in found_all[-1] if number == 0 else selector.xpath(body):
             if element is not body:
                 element.tag = tag
                 element.attrib.clear()
@@ -551,10 +558,14 @@ def _is_image_url(src: str) -> bool:
     return scheme.group(1) in ("http", "https") or bool(_DATA_IMAGE.match(src.strip()))
 
 
-def normalise_whitespace(body: Element) -> None:
+def normalise_whitespace(body: Element, blocks: list[Element] | None = None) -> None:
     """Drop indentation (U+3000 and friends) at the start of every block and after <br>.
-    Paragraph structure is the elements themselves, so it is untouched."""
-    for element in [e for e in body.iter() if e.tag in BLOCK_TAGS]:
+    Paragraph structure is the elements themselves, so it is untouched. `blocks`: the block
+    elements in document order, if known (elements no longer in the tree may be among them:
+    what happens to those changes nothing)."""
+    if blocks is None:
+        blocks = [e for e in body.iter() if e.tag in BLOCK_TAGS]
+    for element in blocks:
         _strip_leading_indent(element)
         tail = element.tail
         if tail and tail[0] in _INDENT:
@@ -609,16 +620,19 @@ def _strip_indent_of(node: Element, attribute: str) -> bool:
     return False
 
 
-def collapse_empty(body: Element, removed: Removals) -> None:
+def collapse_empty(body: Element, removed: Removals, kept: Kept | None = None) -> None:
     """Wrappers left empty (by the source or by earlier stages) go, and so do <br>s at the edges
-    of a block, which only add blank lines."""
-    for element in [e for e in body.iter() if e.tag in _COLLAPSE_CANDIDATES][::-1]:
-        if element.tag in BLOCK_TAGS:
+    of a block, which only add blank lines. `kept`: what keep_allowed_tags returned."""
+    if kept is None:
+        kept = Kept((e, e.tag) for e in body.iter() if e.tag in _COLLAPSE_CANDIDATES)
+        kept.breaks = any(tag == "br" for _, tag in kept)
+    for element, tag in reversed(kept):
+        if kept.breaks and tag in BLOCK_TAGS:
             _trim_edge_breaks(element)
-        if element is body or element.tag not in COLLAPSIBLE:
+        if tag not in COLLAPSIBLE or element is body:
             continue
         if len(element) == 0 and not (element.text or "").strip(_INDENT):
-            removed.add("generic: empty wrapper", sample=f"<{element.tag}>")
+            removed.add("generic: empty wrapper", sample=f"<{tag}>")
             _drop(element)
 
 
@@ -633,23 +647,42 @@ def _trim_edge_breaks(block: Element) -> None:
         block.remove(block[0])
 
 
-def keep_allowed_tags(body: Element) -> None:
+class Kept(list[tuple[Element, str]]):
+    """The block and collapsible elements left after keep_allowed_tags, in document order, with
+    their tags; `breaks`: whether a <br> is among them."""
+
+    breaks = False
+
+
+def keep_allowed_tags(body: Element) -> Kept:
     """The tree takes the shape the sanitiser will give it: block containers it does not carry
     become <div>, every other tag outside the allow-list is unwrapped (its text stays). Deciding
-    about whitespace and empty wrappers on that shape is what makes cleaning idempotent."""
+    about whitespace and empty wrappers on that shape is what makes cleaning idempotent.
+    Returns the elements collapse_empty and normalise_whitespace look at (reading an element's
+    tag costs as much as testing it: this walk reads each once for all three stages)."""
     unknown = set()
+    kept = Kept()
     for element in body.iter():  # one walk, tags tested in Python (cheaper than lxml's matcher)
         tag = element.tag
-        if tag in _DIV_LIKE_SET:
+        if tag in _KEPT_CANDIDATES:
+            kept.append((element, tag))
+        elif tag in _DIV_LIKE_SET:
             element.tag = "div"
+            kept.append((element, "div"))
         elif tag not in ALLOWED_TAGS and isinstance(tag, str):
             unknown.add(tag)
+            if tag == "body":
+                kept.append((element, tag))
     unknown.discard("body")
     if unknown:
         etree.strip_tags(body, *unknown)
+    kept.breaks = next(body.iter("br"), None) is not None
+    return kept
 
 
 _DIV_LIKE_SET = frozenset(DIV_LIKE)
+# Tags that survive keep_allowed_tags and that collapse_empty or normalise_whitespace look at.
+_KEPT_CANDIDATES = (BLOCK_TAGS | COLLAPSIBLE) & ALLOWED_TAGS
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS_IN_P = (*sorted(BLOCK_TAGS - {"body", "br"}), "iframe")
 # Tested in Python: lxml's iter(*tags) sets up a matcher for the ~35 names on every call (~6 µs),

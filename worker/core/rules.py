@@ -23,6 +23,7 @@ import yaml
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
+from worker.core.selectors import Finder, Simple, simple_form
 from worker.core.types import InputError
 from worker.core.urls import host
 
@@ -33,6 +34,9 @@ _TRANSLATOR = HTMLTranslator()
 class Selector:
     css: str
     xpath: etree.XPath
+    # The same selector as Python tests, if it only looks at an element's own tag and attributes
+    # (worker.core.selectors): what lets a Finder match several in one walk.
+    simple: tuple[Simple, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,13 @@ class Rule:
     # ".domain" per domain: "." + host ends with one of them exactly when host is a domain or
     # a subdomain of one (one str.endswith call per URL instead of a loop per domain).
     _domain_suffixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # The remove, unwrap and first rename selectors, found in one pass (see clean.apply_rule).
+    finder: Finder = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_domain_suffixes", tuple("." + d for d in self.domains))
+        found_at_once = (*self.remove, *self.unwrap, *(s for s, _ in self.rename[:1]))
+        object.__setattr__(self, "finder", Finder([(s.xpath, s.simple) for s in found_at_once]))
 
     def matches(self, urls: Iterable[str | None], categories: Iterable[str]) -> bool:
         if self.match_all or set(self.categories) & set(categories):
@@ -85,7 +93,7 @@ class Rule:
 
 def compile_selector(css: str, origin: str) -> Selector:
     try:
-        return Selector(css, etree.XPath(_TRANSLATOR.css_to_xpath(css)))
+        return Selector(css, etree.XPath(_TRANSLATOR.css_to_xpath(css)), simple_form(css))
     except (SelectorError, etree.XPathSyntaxError) as exc:
         raise InputError(f"{origin}: bad CSS selector {css!r}: {exc}") from None
 
