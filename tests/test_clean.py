@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import FIXTURES, ROOT
 from worker.config import load_rules
-from worker.core.clean import clean_html
+from worker.core.clean import _DROPPED_ANYWAY, ALLOWED_ATTRIBUTES, clean_html
 from worker.core.pipeline import clean_entry
 from worker.core.rules import parse_rules
 from worker.core.seed import parse_seed
@@ -104,3 +104,8 @@ def test_empty_and_garbage_input() -> None:
 def test_bad_rule_file_names_itself(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"bad\.yaml rule 'x': bad CSS selector"):
         parse_rules("name: x\nremove: ['p[']\n", "bad.yaml")
+
+
+def test_attributes_dropped_before_sanitising_are_ones_it_drops() -> None:
+    allowed = {name for names in ALLOWED_ATTRIBUTES.values() for name in names}
+    assert not allowed & set(_DROPPED_ANYWAY)

@@ -94,14 +94,11 @@ def _condition(name: str, operator: str, value: str | None) -> tuple[str, ValueT
     return None
 
 
-@dataclass(frozen=True)
-class _Tests:
-    """What to test on an element of one tag: per attribute, (selector number, value test) for
-    the selectors that are a single condition on it; other selectors as (number, element test).
-    Each selector appears once, so an element goes into its list once, as in an XPath union."""
-
-    by_attribute: tuple[tuple[str, tuple[tuple[int, ValueTest], ...]], ...]
-    others: tuple[tuple[int, ElementTest], ...]
+# What to test on an element of one tag: per attribute, (selector number, value test) for the
+# selectors that are a single condition on it; the other selectors as (number, element test).
+# Each selector appears once, so an element goes into its list once, as in an XPath union.
+# (Plain tuples: this is looked at for every element of an article.)
+_Tests = tuple[tuple[tuple[str, tuple[tuple[int, ValueTest], ...]], ...], tuple[tuple[int, ElementTest], ...]]
 
 
 class Finder:
@@ -117,7 +114,7 @@ class Finder:
         named = {simple.tag for group in groups for simple in group if simple.tag is not None}
         self.by_tag = {tag: _tests_for(groups, tag) for tag in named}
         self.other = _tests_for(groups, None)  # for the tags no selector names
-        self.any_tag = bool(self.other.by_attribute or self.other.others)
+        self.any_tag = bool(self.other[0] or self.other[1])
 
     def __call__(self, root: etree._Element) -> list[list[etree._Element]]:
         if not self.simple:
@@ -128,16 +125,17 @@ class Finder:
             return found
         # (etree.Element: elements only, as XPath's `*`; no comments or processing instructions.)
         for element in root.iter(etree.Element) if self.any_tag else root.iter(*by_tag):
-            tests = by_tag.get(element.tag, other)
-            for name, value_tests in tests.by_attribute:
+            by_attribute, others = by_tag.get(element.tag, other)
+            for name, value_tests in by_attribute:
                 value = element.get(name)
                 if value is not None:
                     for number, test in value_tests:
                         if test(value):
                             found[number].append(element)
-            for number, element_test in tests.others:
-                if element_test(element):
-                    found[number].append(element)
+            if others:
+                for number, element_test in others:
+                    if element_test(element):
+                        found[number].append(element)
         return found
 
 
@@ -154,7 +152,7 @@ def _tests_for(groups: Sequence[tuple[Simple, ...]], tag: str | None) -> _Tests:
             others.append((number, applicable[0].test))
         elif applicable:
             others.append((number, _any_of(tuple(applicable))))
-    return _Tests(tuple((name, tuple(tests)) for name, tests in by_attribute.items()), tuple(others))
+    return tuple((name, tuple(tests)) for name, tests in by_attribute.items()), tuple(others)
 
 
 def _any_of(group: tuple[Simple, ...]) -> ElementTest:
