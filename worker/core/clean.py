@@ -155,8 +155,10 @@ class Removals:
         self.counts: dict[str, int] = {}
         self.samples: dict[str, str] = {}
 
-    def add(self, key: str, element: Element | None = None, sample: str | None = None) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
+    def add(self, key: str, element: Element | None = None, sample: str | None = None,
+            count: int = 1) -> None:
+        """`count` removals; `element` (or `sample`) is the first of them."""
+        self.counts[key] = self.counts.get(key, 0) + count
         if key not in self.samples:
             self.samples[key] = sample if sample is not None else sample_of(element)
 
@@ -327,6 +329,7 @@ def _remove_all(body: Element, elements: list[Element], key: str, removed: Remov
     """drop_tree for each element not inside another (XPath lists an element before its
     descendants; the old one-by-one loop skipped those as detached), in one C call: lxml's
     strip_elements keeps each tail where drop_tree put it, after the previous sibling."""
+    sample, count = "", 0
     for element in elements:
         if element is body:
             continue
@@ -334,9 +337,13 @@ def _remove_all(body: Element, elements: list[Element], key: str, removed: Remov
         while parent is not None and parent is not body and parent.tag != _REMOVE_MARK:
             parent = parent.getparent()
         if parent is body:
-            removed.add(key, element)
+            if not count and key not in removed.samples:
+                sample = sample_of(element)  # (before its tag changes)
             element.tag = _REMOVE_MARK
-    etree.strip_elements(body, _REMOVE_MARK, with_tail=False)
+            count += 1
+    if count:
+        removed.add(key, sample=sample, count=count)
+        etree.strip_elements(body, _REMOVE_MARK, with_tail=False)
 
 
 def _drop(element: Element) -> None:
@@ -370,12 +377,14 @@ def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = 
             text = None
     unwrapping = []  # all unwrapped in one C call at the end (see _unwrap_all)
     for selector, found in zip(rule.unwrap, to_unwrap, strict=False):  # (then the first rename's)
-        key = f"{rule.name}: unwrap {selector.css}"
-        for element in found:  # (one an earlier selector unwraps is as good as gone)
-            if element.tag != _UNWRAP_MARK and _attached(element, body):
-                removed.add(key, element)  # (unwrapping inside it keeps its text: same sample)
+        # (One an earlier selector unwraps is as good as gone; unwrapping inside an element
+        # keeps its text, so its sample is the same before and after.)
+        found = [e for e in found if e.tag != _UNWRAP_MARK and _attached(e, body)]
+        if found:
+            removed.add(f"{rule.name}: unwrap {selector.css}", found[0], count=len(found))
+            for element in found:
                 element.tag = _UNWRAP_MARK
-                unwrapping.append(element)
+            unwrapping += found
     if unwrapping:
         etree.strip_tags(body, _UNWRAP_MARK)
     for number, (selector, tag) in enumerate(rule.rename):
