@@ -21,8 +21,9 @@ from pathlib import Path
 from lxml import etree
 
 from worker.config import load_rules
-from worker.core.clean import decode, extract_text, parse_body
+from worker.core.clean import decode, parse_body
 from worker.core.pipeline import clean_entry
+from worker.core.plaintext import extract_text
 from worker.core.seed import parse_seed
 from worker.core.types import InputError
 

@@ -98,8 +98,9 @@ def fragments(count: int, seed: int = 7) -> Iterator[str]:
            "QUOTE_1", ""]
 
     def attribute() -> str:
-        name = rng.choice([*ATTRS, "class", "class", "id", "id", "hidden", "cms-style", "referrerpolicy", "rel",
-                           "target", "align", "data-original", "sandbox", "loading", "colspan", "datetime"])
+        name = rng.choice([*ATTRS, "class", "class", "id", "id", "hidden", "cms-style", "referrerpolicy",
+                           "rel", "target", "align", "data-original", "sandbox", "loading", "colspan",
+                           "datetime"])
         if name == "class":
             value = rng.choice(classes)
         elif name == "id":
