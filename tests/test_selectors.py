@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from worker.core.clean import parse_body
-from worker.core.rules import compile_selector
+from worker.core.clean import clean_html, parse_body
+from worker.core.rules import compile_selector, parse_rules
 from worker.core.selectors import Finder, simple_form
 
 SIMPLE = ['span[id^="quote_"]', '[class*="appendQr"]', "p.article-editor", 'span[id^="stock_"]', "a.keyword",
@@ -47,9 +47,23 @@ def test_finder_finds_what_xpath_finds(html: str) -> None:
     body = parse_body(f"<body class='keyword'>{html}</body>")
     assert body is not None
     selectors = [compile_selector(css, "test") for css in SIMPLE + NOT_SIMPLE]
-    expected = [selector.xpath(body) for selector in selectors]
-    assert Finder([(s.xpath, s.simple) for s in selectors])(body) == expected  # (XPath for all)
-    simple = [s for s in selectors if s.simple is not None]
-    assert Finder([(s.xpath, s.simple) for s in simple])(body) == expected[:len(simple)]
-    for selector, found in zip(simple, expected, strict=False):  # each alone: the walk by tag
+    expected = [selector.xpath(body) if selector.simple is not None else None for selector in selectors]
+    assert Finder([(s.xpath, s.simple) for s in selectors])(body) == expected
+    for selector, found in zip(selectors, expected, strict=True):  # each alone: the walk by tag
         assert Finder([(selector.xpath, selector.simple)])(body) == [found], selector.css
+
+
+def test_selectors_that_are_not_simple_see_the_tree_earlier_ones_left() -> None:
+    rules = parse_rules("""
+name: t
+match: {all: true}
+remove: ['.x', 'p:first-child']
+unwrap: ['span', 'div > em']
+rename: {'b': i, 'i + u': s}
+""", "test")
+    out = clean_html('<div><span class="x">s</span><p>a</p><p>b</p><span><em>c</em></span>d<b>e</b>'
+                     "<u>f</u></div>", rules)
+    # p:first-child once .x is gone; div > em once the span is unwrapped; i + u once b is an i.
+    assert out.html == "<div><p>b</p>cd<i>e</i><s>f</s></div>"
+    assert out.removed == {"t: remove .x": 1, "t: remove p:first-child": 1, "t: unwrap span": 1,
+                           "t: unwrap div > em": 1}

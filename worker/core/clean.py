@@ -346,20 +346,28 @@ def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = 
     """Apply one rule. `text`, if given, is the body's text as it is now; the return value is the
     body's text after the rule when it is known (None otherwise), so the next rule's drop_text
     pre-check need not build it again."""
-    # The remove, unwrap and first rename selectors are all looked for before any of them acts:
-    # they test an element's own tag and attributes (Finder), which removing and unwrapping
-    # leave alone, so each finds what it would find when its turn came, plus elements no longer
-    # in the article. Those are skipped (_remove_all, _attached); renaming one changes nothing.
+    # The simple ones of the remove, unwrap and first rename selectors are all looked for before
+    # any of them acts: they test an element's own tag and attributes (Finder), which removing
+    # and unwrapping leave alone, so each finds what it would find when its turn came, plus
+    # elements no longer in the article. Those are skipped (_remove_all, _attached); renaming
+    # one changes nothing. The others (`p:first-child`, `div > p`) are looked for in their turn.
     found_all = rule.finder(body)
     to_remove, to_unwrap = found_all[:len(rule.remove)], found_all[len(rule.remove):]
     for selector, found in zip(rule.remove, to_remove, strict=True):
+        if found is None:
+            found = selector.xpath(body)
         if found:
             _remove_all(body, found, f"{rule.name}: remove {selector.css}", removed)
             text = None
-    unwrapping = []  # all unwrapped in one C call at the end (see _unwrap_all)
+    unwrapping: list[Element] = []  # all unwrapped in one C call at the end (see _unwrap_all)
     for selector, found in zip(rule.unwrap, to_unwrap, strict=False):  # (then the first rename's)
         # (One an earlier selector unwraps is as good as gone; unwrapping inside an element
         # keeps its text, so its sample is the same before and after.)
+        if found is None:  # (the earlier unwraps must be done for it to see the tree they leave)
+            if unwrapping:
+                etree.strip_tags(body, _UNWRAP_MARK)
+                unwrapping = []
+            found = selector.xpath(body)
         found = [e for e in found if e.tag != _UNWRAP_MARK and _attached(e, body)]
         if found:
             removed.add(f"{rule.name}: unwrap {selector.css}", found[0], count=len(found))
@@ -369,7 +377,8 @@ def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = 
     if unwrapping:
         etree.strip_tags(body, _UNWRAP_MARK)
     for number, (selector, tag) in enumerate(rule.rename):
-        for element in found_all[-1] if number == 0 else selector.xpath(body):
+        found = found_all[-1] if number == 0 else None
+        for element in found if found is not None else selector.xpath(body):
             if element is not body:
                 element.tag = tag
                 element.attrib.clear()
@@ -404,7 +413,9 @@ def _drop_text(body: Element, rule: Rule, removed: Removals, text: str | None = 
             return text
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
     lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
-    for block in lined:
+    # In document order: which of two blocks gives the sample, and which lines of nested ones go,
+    # depend on the order (a set's, which follows memory addresses, varied from run to run).
+    for block in [e for e in body.iter() if e in lined] if len(lined) > 1 else lined:
         _drop_lines(block, rule, removed)
     for element in _leaf_blocks(body):
         if element in lined or not _attached(element, body):
@@ -612,7 +623,11 @@ def tidy_blocks(body: Element, removed: Removals, kept: Kept) -> None:
             removed.add("generic: empty wrapper", sample=f"<{tag}>")
             _drop(element)
         elif is_block:
-            _strip_leading_indent(element, text, leaf)
+            if text and (visible := text.lstrip(_INDENT)):  # the block starts with its own text
+                if len(visible) != len(text):
+                    element.text = visible
+            else:
+                _strip_leading_indent(element, text, leaf)
             tail = element.tail
             if tail and tail[0] in _INDENT:
                 element.tail = tail.lstrip(_INDENT) or None
@@ -622,7 +637,7 @@ def _strip_leading_indent(block: Element, text: str | None, leaf: bool) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
     visible thing of the block, in whichever inline element (or tail) it sits. (`text`: the
     block's text; `leaf`: whether it has no children.)"""
-    if text:  # the common case: the block starts with its own text
+    if text:
         visible = text.lstrip(_INDENT)
         if visible:
             if len(visible) != len(text):

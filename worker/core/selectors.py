@@ -102,41 +102,38 @@ _Tests = tuple[tuple[tuple[str, tuple[tuple[int, ValueTest], ...]], ...], tuple[
 
 
 class Finder:
-    """Several selectors applied at once: finder(root) == [s.xpath(root) for s, _ in selectors],
-    where each selector comes with its simple_form. When all have one, that is one walk of the
-    tree; otherwise each selector's XPath."""
+    """Several selectors, each given with its simple_form: finder(root) gives, for each simple
+    one, selector.xpath(root), all found in one walk of the tree (each element tested by the
+    selectors that can match its tag); for any other, None (its XPath is the caller's to run)."""
 
     def __init__(self, selectors: Sequence[tuple[etree.XPath, tuple[Simple, ...] | None]]) -> None:
-        self.xpaths = tuple(xpath for xpath, _ in selectors)
         forms = [form for _, form in selectors]
-        self.simple = all(form is not None for form in forms)
-        groups = [form or () for form in forms]
+        self.count = len(forms)
+        groups = [form or () for form in forms]  # (a selector that is not simple tests nothing)
         named = {simple.tag for group in groups for simple in group if simple.tag is not None}
         self.by_tag = {tag: _tests_for(groups, tag) for tag in named}
         self.other = _tests_for(groups, None)  # for the tags no selector names
         self.any_tag = bool(self.other[0] or self.other[1])
+        self.simple = [form is not None for form in forms]
 
-    def __call__(self, root: etree._Element) -> list[list[etree._Element]]:
-        if not self.simple:
-            return [xpath(root) for xpath in self.xpaths]
-        found: list[list[etree._Element]] = [[] for _ in self.xpaths]
+    def __call__(self, root: etree._Element) -> list[list[etree._Element] | None]:
+        found: list[list[etree._Element]] = [[] for _ in range(self.count)]
         by_tag, other = self.by_tag, self.other
-        if not by_tag and not self.any_tag:
-            return found
-        # (etree.Element: elements only, as XPath's `*`; no comments or processing instructions.)
-        for element in root.iter(etree.Element) if self.any_tag else root.iter(*by_tag):
-            by_attribute, others = by_tag.get(element.tag, other)
-            for name, value_tests in by_attribute:
-                value = element.get(name)
-                if value is not None:
-                    for number, test in value_tests:
-                        if test(value):
+        if by_tag or self.any_tag:
+            # (etree.Element: elements only, as XPath's `*`; no comments or processing instructions.)
+            for element in root.iter(etree.Element) if self.any_tag else root.iter(*by_tag):
+                by_attribute, others = by_tag.get(element.tag, other)
+                for name, value_tests in by_attribute:
+                    value = element.get(name)
+                    if value is not None:
+                        for number, test in value_tests:
+                            if test(value):
+                                found[number].append(element)
+                if others:
+                    for number, element_test in others:
+                        if element_test(element):
                             found[number].append(element)
-            if others:
-                for number, element_test in others:
-                    if element_test(element):
-                        found[number].append(element)
-        return found
+        return [hits if simple else None for hits, simple in zip(found, self.simple, strict=True)]
 
 
 def _tests_for(groups: Sequence[tuple[Simple, ...]], tag: str | None) -> _Tests:
