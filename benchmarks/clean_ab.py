@@ -68,7 +68,8 @@ name: clean-ab
 match: {categories: [clean-ab]}
 remove: ['.ad', 'p:first-child', 'div > span.keyword', '[id^="quote_"]', 'li + li']
 unwrap: ['span', 'div > em', 'font', 'a.keyword', 'td:last-child']
-rename: {'b': i, 'i + u': s, 'font[cms-style*="strong-Bold"]': strong, 'strong': b}
+rename: {'b': i, 'i + u': s, 'font[cms-style*="strong-Bold"]': strong, 'strong': b, 'div.video': iframe,
+         'span.pic': img}
 attributes: [{select: img, drop: [alt]}, {select: 'a', keep: [href], when: '^https?:'}]
 drop_text: ['^alert', '^0 likes$', 'hello']
 """
@@ -127,7 +128,7 @@ def fragments(count: int, seed: int = 7) -> Iterator[str]:
     # Classes and ids the shipped rules look for, alone and among others.
     classes = ["article-editor", "appendQr_wrap", "clearfix appendQr_wrap", "keyword", "ad", "x",
                "media-title", "category", "el-popover", "support-author", "zhuanzai", "x\tkeyword",
-               "keyword-x", "Keyword", "resource-content-citation", ""]
+               "keyword-x", "Keyword", "resource-content-citation", "video", "pic", ""]
     ids = ["stock_sh600000", "quote_sh600000", "artibody", "x", "link1111", "qb-sougou-search", "quote_",
            "QUOTE_1", ""]
 

@@ -118,3 +118,15 @@ def test_lines_are_dropped_block_by_block_in_document_order() -> None:
         out = clean_html(html, rules)
         assert out.removed == {"d: drop_text ^\\d+ likes$": 8}
         assert out.samples == {"d: drop_text ^\\d+ likes$": "1 likes"}
+
+
+def test_what_a_dropped_iframe_or_image_held_is_not_looked_at_again() -> None:
+    # A rename can make an <iframe> or <img> with content: once dropped, its images and links
+    # are gone, not counted as tracking pixels or links with tracking parameters.
+    rules = parse_rules("name: v\nmatch: {all: true}\nrename: {'div.video': iframe, 'span.pic': img}", "test")
+    raw = ('<div class="video"><img src="https://x.example/1.png" width="1" height="1">'
+           '<a href="https://x.example/?utm_source=a">l</a></div>'
+           '<p><span class="pic"><a href="https://x.example/?utm_source=b">m</a></span>t</p>')
+    out = clean_html(raw, rules)
+    assert out.html == "<p>t</p>"
+    assert out.removed == {"generic: iframe": 1, "generic: tracking pixel": 1}

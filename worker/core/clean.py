@@ -511,8 +511,9 @@ def apply_generic_rules(body: Element, removed: Removals) -> None:
     hidden = [element for element in _STYLED(body) if _is_hidden(element)]
     if hidden:
         _remove_all(body, hidden, "generic: hidden element", removed)
-    # One walk for the three (an <iframe> holds text, an <img> nothing: dropping either leaves
-    # the others in place), each kind then handled in turn, as by a walk each.
+    # One walk for the three kinds, each then handled in turn, as by a walk each: the same
+    # elements, as long as none dropped held others (a parsed <iframe> holds text, an <img>
+    # nothing; a rule's rename may make one that does, and then the next kind is walked again).
     found: dict[str, list[Element]] = {"iframe": [], "img": [], "a": []}
     for element in body.iter("iframe", "img", "a"):
         found[element.tag].append(element)
@@ -520,11 +521,15 @@ def apply_generic_rules(body: Element, removed: Removals) -> None:
         if _host(iframe.get("src", "")) not in VIDEO_HOSTS:
             removed.add("generic: iframe", iframe)
             _drop(iframe)
+            if len(iframe):
+                found["img"], found["a"] = list(body.iter("img")), list(body.iter("a"))
     for img in found["img"]:
         _fix_lazy_image(img)
         if _is_tracking_pixel(img):
             removed.add("generic: tracking pixel", img)
             _drop(img)
+            if len(img):
+                found["a"] = list(body.iter("a"))
     for anchor in found["a"]:
         href = anchor.get("href")
         if href:
@@ -820,31 +825,32 @@ _WRAPPED_BLOCKS = BLOCK_TAGS - {"br"}
 
 # The URL attributes the sanitiser keeps, by tag: only these need resolving (any other goes with
 # the sanitiser, resolved or not, and by now every tag is one the allow-list knows).
-_URL_ATTRIBUTE = {"a": "href", "img": "src", "iframe": "src", "blockquote": "cite", "q": "cite"}
+_URL_ATTRIBUTES = {tag: tuple(sorted(names & {"href", "src", "cite"}))
+                   for tag, names in ALLOWED_ATTRIBUTES.items() if names & {"href", "src", "cite"}}
 
 
 def absolutise_urls(body: Element, base_url: str) -> None:
     """Resolve the URL attributes the allow-list keeps. A <base href> in the body is never
     trusted (it is removed with the other active tags); a URL that cannot be resolved goes."""
-    for element in body.iter(*_URL_ATTRIBUTE):
-        name = _URL_ATTRIBUTE[element.tag]
-        value = element.get(name)
-        if value is None or value.startswith(("http://", "https://")):
-            continue
-        try:
-            element.set(name, urljoin(base_url, value.strip()))
-        except ValueError:
-            del element.attrib[name]
+    for element in body.iter(*_URL_ATTRIBUTES):
+        for name in _URL_ATTRIBUTES[element.tag]:
+            value = element.get(name)
+            if value is None or value.startswith(("http://", "https://")):
+                continue
+            try:
+                element.set(name, urljoin(base_url, value.strip()))
+            except ValueError:
+                del element.attrib[name]
 
 
 def https_for_protocol_relative(body: Element) -> None:
     """`//host/path` means "the page's scheme"; in a feed there is no page, and https is the safe
     reading (an archived seed has no base URL to resolve against)."""
-    for element in body.iter("a", "img", "iframe"):
-        name = _URL_ATTRIBUTE[element.tag]
-        value = element.get(name)
-        if value and value.startswith("//"):
-            element.set(name, "https:" + value)
+    for element in body.iter(*_URL_ATTRIBUTES):
+        for name in _URL_ATTRIBUTES[element.tag]:
+            value = element.get(name)
+            if value and value.startswith("//") and name != "cite":  # (cite stays as it is)
+                element.set(name, "https:" + value)
 
 
 def image_urls(body: Element, limit: int = 8) -> tuple[str, ...]:
