@@ -7,6 +7,8 @@ elements, comments, unclosed and mis-nested tags.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +29,9 @@ URLS = ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "
         "https://example.com/a?utm_source=x&id=1", "/relative/path.jpg", "//player.bilibili.com/x",
         "https://www.youtube.com/embed/x", "data:image/png;base64,iVBORw0KGgo=", "x", ""]
 TEXT = st.sampled_from(["hello", "　　缩进", "{brace}", "&#123;x&#125;", "<", "&amp;", "a b", "",
-                        "\u3000", "alert(1)", "expression(alert(1))", "]]>", "--", "<!--x-->"])
+                        "\u3000", "alert(1)", "expression(alert(1))", "]]>", "--", "<!--x-->",
+                        # references to control characters (crashed the indentation pass)
+                        "\u3000a&#12;b", "&#x1F;", "x&#0001", "&#127;&#11;", "&#X0c;\u3000"])
 
 
 @st.composite
@@ -74,6 +78,18 @@ PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def test_output_never_contains_active_content(raw: str) -> None:
     out = clean_html(raw, RULES, base_url="https://news.example/a/1")
     assert active_content(out.html) == [], (raw, out.html)
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@PROPERTY
+@given(HTML)
+@example("<p>\u3000a&#12;b</p>")
+@example('<div><br>x&#12;<img alt="&#x1f;"></div>')
+def test_output_never_contains_control_characters(raw: str) -> None:
+    out = clean_html(raw, RULES, base_url="https://news.example/a/1")
+    assert not CONTROL.search(out.html) and not CONTROL.search(out.text), (raw, out.html)
 
 
 @PROPERTY

@@ -43,6 +43,14 @@ Element: TypeAlias = etree._Element
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # C0 controls other than \t \n \r: invalid in XML output (Atom/RSS writers raise) and never text.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Character references to those characters (`&#12;`, `&#x1F`, with or without the `;`): the
+# parser would decode them into the tree, where lxml refuses to write such text back (ValueError,
+# which crashed the indentation pass) and from where they reached the stored HTML and XML feeds.
+# They go before parsing, like the characters themselves.
+_CONTROL_REF = (r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9])"
+                r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F]));?")
+_CONTROL_REFS = re.compile(_CONTROL_REF)
+_CONTROL_REF_BYTES = re.compile(_CONTROL_REF.encode())
 _INDENT = " \t\r\n\f\u3000\xa0\u2002\u2003\u200b\ufeff"
 _LEAF_CANDIDATES = tuple(BLOCK_TAGS - {"body", "br", "hr"})
 # Removed with their content. Raw-text and legacy containers are here too, because lxml and the
@@ -194,7 +202,7 @@ def decode(raw: str) -> str:
     escapes, are decoded by the parser itself: in text and attributes they become `{`/`}`; inside
     <style> and <script> (raw text, where the parser leaves them) they go with the element."""
     raw = _XML_DECLARATION.sub("", raw)
-    return _CONTROL_CHARS.sub("", raw)
+    return _CONTROL_CHARS.sub("", _CONTROL_REFS.sub("", raw) if "&#" in raw else raw)
 
 
 # What decode() deletes, as UTF-8 bytes: each is one byte there and never part of a longer
@@ -214,7 +222,9 @@ def _parse_article(raw: str) -> Element | None:
     try:
         data = raw.encode("utf-8").translate(None, _CONTROL_BYTES)
     except UnicodeEncodeError:  # a lone surrogate: only the str path takes it
-        return parse_body(_CONTROL_CHARS.sub("", raw))
+        return parse_body(decode(raw))
+    if b"&#" in data:
+        data = _CONTROL_REF_BYTES.sub(b"", data)
     try:
         doc = etree.fromstring(data, parser=_UTF8_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
