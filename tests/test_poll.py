@@ -140,3 +140,29 @@ def test_bad_feeds_are_recorded_and_others_carry_on(
         assert bad_source.status == "error" and expected in (bad_source.last_error or "")
         assert bad_source.last_error and httpserver.url_for("/bad") in bad_source.last_error
         assert good_source.status == "active"
+
+
+def test_an_entry_the_cleaner_fails_on_is_recorded_and_the_others_are_stored(
+        sqlite_url: str, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cleaner bug on one entry (here injected: the real one, a control-character reference,
+    is fixed) costs that entry only; the error names it and the next poll tries it again."""
+    from worker import poll
+    real_clean_entry = poll.clean_entry
+
+    def failing_on_the_second(entry, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if entry.link and entry.link.endswith("doc-2.shtml"):
+            raise ValueError("All strings must be XML compatible")
+        return real_clean_entry(entry, *args, **kwargs)
+
+    monkeypatch.setattr(poll, "clean_entry", failing_on_the_second)
+    httpserver.expect_request("/feed.rss").respond_with_data(sina_feed(), content_type="application/rss+xml")
+    source_id = _add(httpserver.url_for("/feed.rss"))
+    report = ingest.poll_source(source_id)
+    assert (report.status, report.new) == ("ok", 1)
+    assert len(report.errors) == 1 and "doc-2.shtml" in report.errors[0] and "ValueError" in report.errors[0]
+    with transaction() as session:
+        recorded = session.execute(select(IngestError.message)).scalars().all()
+    assert [m for m in recorded if "not cleaned" in m] == report.errors
+    monkeypatch.setattr(poll, "clean_entry", real_clean_entry)
+    again = ingest.poll_source(source_id)
+    assert (again.new, again.unchanged) == (1, 1)

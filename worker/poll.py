@@ -195,7 +195,15 @@ def store_entries(
         entry, cut = bounded_entry(entry, settings.entry_max_chars)
         if cut:
             repo.record_error(session, target.id, target.url, f"{target.url}: {cut}", now)
-        chunk.append((entry, Pending(clean_entry(entry, rules, target.url, settings.short_text_chars), raw)))
+        try:
+            article = clean_entry(entry, rules, target.url, settings.short_text_chars)
+        except Exception as exc:  # a cleaner bug on one odd entry must not cost the feed's other entries
+            log.exception("%s: cleaning entry %s failed", target.url, entry.entry_key)
+            message = f"{target.url}: entry {entry.entry_key}: not cleaned ({type(exc).__name__}: {exc})"
+            repo.record_error(session, target.id, target.url, message, now)
+            report.errors.append(message)
+            continue
+        chunk.append((entry, Pending(article, raw)))
         if len(chunk) == STORE_CHUNK:
             _store_chunk(session, target, chunk, page_queue, report, now, refresh=not skip_unchanged)
             chunk = []
