@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,16 @@ def test_what_a_dropped_iframe_or_image_held_is_not_looked_at_again() -> None:
     out = clean_html(raw, rules)
     assert out.html == "<p>t</p>"
     assert out.removed == {"generic: iframe": 1, "generic: tracking pixel": 1}
+
+
+def test_a_video_iframe_is_written_the_same_way_by_every_process() -> None:
+    """nh3 appends the iframe policy in an order that varies per process; the stored HTML must not."""
+    probe = ("from worker.core.clean import clean_html\n"
+             "print(clean_html('<p>x</p><iframe src=\"https://www.youtube.com/embed/x?a=1&b=>\" "
+             "allowfullscreen width=640 sandbox=allow-top-navigation></iframe>').html)")
+    outputs = {subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": "random"}).stdout for _ in range(6)}
+    assert outputs == {
+        '<p>x</p><iframe src="https://www.youtube.com/embed/x?a=1&amp;b=&gt;" allowfullscreen="" width="640"'
+        ' sandbox="allow-scripts allow-same-origin allow-popups" loading="lazy" referrerpolicy="no-referrer">'
+        "</iframe>\n"}

@@ -115,15 +115,22 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan"}, "ol": {"start"}, "blockquote": {"cite"}, "q": {"cite"},
     "time": {"datetime"},
 }
+# An allowed video player still must not reach the reader's origin or open pop-ups unasked.
+IFRAME_POLICY = {"sandbox": "allow-scripts allow-same-origin allow-popups", "loading": "lazy",
+                 "referrerpolicy": "no-referrer"}
+# nh3 appends those from a hash map, in an order that differs between Cleaner instances, so
+# between worker processes: the same article got different stored HTML from each worker. They
+# are always the tag's last three attributes (the allow-list drops any the input had), and are
+# rewritten here in one order.
+_IFRAME_POLICY_TAIL = re.compile(r'(?: (?:sandbox|loading|referrerpolicy)="[^"]*"){3}>')
+_IFRAME_POLICY_HTML = "".join(f' {name}="{value}"' for name, value in IFRAME_POLICY.items()) + ">"
 _SANITIZER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags={"script", "style"},
     attributes=ALLOWED_ATTRIBUTES,
     attribute_filter=_allow_data_images_only,
     url_schemes={"http", "https", "mailto", "data"},
-    # An allowed video player still must not reach the reader's origin or open pop-ups unasked.
-    set_tag_attribute_values={"iframe": {"sandbox": "allow-scripts allow-same-origin allow-popups",
-                                         "loading": "lazy", "referrerpolicy": "no-referrer"}},
+    set_tag_attribute_values={"iframe": IFRAME_POLICY},
     link_rel="noopener noreferrer",
     strip_comments=True,
 )
@@ -191,6 +198,8 @@ def clean_html(raw: str, rules: Iterable[Rule] = (), base_url: str | None = None
     # then neither the serialiser nor the sanitiser's parser spends time on them.
     etree.strip_attributes(body, *_DROPPED_ANYWAY)
     safe = _SANITIZER.clean(serialise_children(body))
+    if "<iframe" in safe:
+        safe = _IFRAME_POLICY_TAIL.sub(lambda _: _IFRAME_POLICY_HTML, safe)
     images = image_urls(body)
     del proxies
     return CleanedHtml(html=safe, text=text_of_html(safe), removed=removed.counts,
