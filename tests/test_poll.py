@@ -147,14 +147,14 @@ def test_an_entry_the_cleaner_fails_on_is_recorded_and_the_others_are_stored(
     """A cleaner bug on one entry (here injected: the real one, a control-character reference,
     is fixed) costs that entry only; the error names it and the next poll tries it again."""
     from worker import poll
-    real_clean_entry = poll.clean_entry
+    real_clean_body = poll.clean_body
 
     def failing_on_the_second(entry, *args, **kwargs):  # type: ignore[no-untyped-def]
         if entry.link and entry.link.endswith("doc-2.shtml"):
             raise ValueError("All strings must be XML compatible")
-        return real_clean_entry(entry, *args, **kwargs)
+        return real_clean_body(entry, *args, **kwargs)
 
-    monkeypatch.setattr(poll, "clean_entry", failing_on_the_second)
+    monkeypatch.setattr(poll, "clean_body", failing_on_the_second)
     httpserver.expect_request("/feed.rss").respond_with_data(sina_feed(), content_type="application/rss+xml")
     source_id = _add(httpserver.url_for("/feed.rss"))
     report = ingest.poll_source(source_id)
@@ -163,6 +163,6 @@ def test_an_entry_the_cleaner_fails_on_is_recorded_and_the_others_are_stored(
     with transaction() as session:
         recorded = session.execute(select(IngestError.message)).scalars().all()
     assert [m for m in recorded if "not cleaned" in m] == report.errors
-    monkeypatch.setattr(poll, "clean_entry", real_clean_entry)
+    monkeypatch.setattr(poll, "clean_body", real_clean_body)
     again = ingest.poll_source(source_id)
     assert (again.new, again.unchanged) == (1, 1)

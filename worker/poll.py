@@ -11,16 +11,19 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from worker import config, websub
 from worker.core.feed import parse_feed
 from worker.core.moves import RedirectState, track_redirects
-from worker.core.pipeline import clean_entry
+from worker.core.pipeline import clean_body, finish_entry
+from worker.core.rules import Rule
 from worker.core.schedule import (
     Decision,
     PollFacts,
@@ -43,6 +46,7 @@ from worker.storage.db import transaction
 from worker.storage.polling import PollRecord, PollTarget
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _rng = random.Random()
 STORE_CHUNK = 100  # entries cleaned, then stored together: bounds the memory a 10,000-item feed takes
 
@@ -186,7 +190,9 @@ def store_entries(
     page_queue = PageQueue(session, target.id, settings)  # full text (issue 8): fetched after commit
     known = repo.known_entries(session, target.id, (e.entry_key for e in parsed.entries))
     unchanged: list[str] = []
-    chunk: list[tuple[ParsedEntry, Pending]] = []
+    todo: list[tuple[ParsedEntry, str]] = []  # (entry, hash of its raw form)
+    store = partial(_clean_and_store, session, target, rules, page_queue, report, now, settings,
+                    refresh=not skip_unchanged)
     for entry in unique_entries(parsed.entries):
         raw = raw_entry_hash(entry)
         if skip_unchanged and known.get(entry.entry_key) == raw:
@@ -195,25 +201,45 @@ def store_entries(
         entry, cut = bounded_entry(entry, settings.entry_max_chars)
         if cut:
             repo.record_error(session, target.id, target.url, f"{target.url}: {cut}", now)
-        try:
-            article = clean_entry(entry, rules, target.url, settings.short_text_chars)
-        except Exception as exc:  # a cleaner bug on one odd entry must not cost the feed's other entries
-            log.exception("%s: cleaning entry %s failed", target.url, entry.entry_key)
-            message = f"{target.url}: entry {entry.entry_key}: not cleaned ({type(exc).__name__}: {exc})"
-            repo.record_error(session, target.id, target.url, message, now)
-            report.errors.append(message)
-            continue
-        chunk.append((entry, Pending(article, raw)))
-        if len(chunk) == STORE_CHUNK:
-            _store_chunk(session, target, chunk, page_queue, report, now, refresh=not skip_unchanged)
-            chunk = []
-    _store_chunk(session, target, chunk, page_queue, report, now, refresh=not skip_unchanged)
+        todo.append((entry, raw))
+        if len(todo) == STORE_CHUNK:
+            store(todo)
+            todo = []
+    store(todo)
     report.page_fetches.extend(page_queue.article_ids)
     repo.touch_sightings(session, target.id, unchanged, now)
     report.unchanged += len(unchanged)
     for warning in parsed.warnings:
         repo.record_error(session, target.id, target.url,
                           f"{target.url}: feed parsed with warnings: {warning}", now)
+
+
+def _clean_and_store(
+    session: Session, target: PollTarget, rules: tuple[Rule, ...], page_queue: PageQueue,
+    report: PollReport, now: datetime, settings: Settings, todo: list[tuple[ParsedEntry, str]], *,
+    refresh: bool,
+) -> None:
+    """Clean a chunk of entries, every body first and then their derived fields (cheaper in that
+    order: pipeline.clean_body), and store it. An entry the cleaner fails on is recorded as an
+    error naming it and left out: a cleaner bug on one odd entry must not cost the feed's others."""
+    def attempt(entry: ParsedEntry, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except Exception as exc:
+            log.exception("%s: cleaning entry %s failed", target.url, entry.entry_key)
+            message = f"{target.url}: entry {entry.entry_key}: not cleaned ({type(exc).__name__}: {exc})"
+            repo.record_error(session, target.id, target.url, message, now)
+            report.errors.append(message)
+            return None
+
+    bodies = [(entry, raw, attempt(entry, partial(clean_body, entry, rules, target.url)))
+              for entry, raw in todo]
+    chunk: list[tuple[ParsedEntry, Pending]] = []
+    for entry, raw, body in bodies:
+        article = attempt(entry, partial(finish_entry, body, settings.short_text_chars)) if body else None
+        if article is not None:
+            chunk.append((entry, Pending(article, raw)))
+    _store_chunk(session, target, chunk, page_queue, report, now, refresh=refresh)
 
 
 def _store_chunk(

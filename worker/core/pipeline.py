@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from worker.core.clean import CLEANER_VERSION, clean_html
@@ -22,8 +22,32 @@ def clean_entry(
     source_url: str | None = None,
     short_text_chars: int = 120,
 ) -> CleanArticle:
+    return finish_entry(clean_body(entry, rules, source_url), short_text_chars)
+
+
+@dataclass(frozen=True)
+class CleanedBody:
+    """An entry whose body is cleaned, before its derived fields (finish_entry)."""
+
+    entry: ParsedEntry
+    applied: tuple[Rule, ...]
+    cleaned: CleanedHtml
+
+
+def clean_body(entry: ParsedEntry, rules: Iterable[Rule], source_url: str | None = None) -> CleanedBody:
+    """The first half of clean_entry: the site rules that match, and the cleaned HTML and text.
+
+    A poll runs this for a whole chunk of entries before finish_entry for each: derived fields
+    computed right after their article's cleaning ran ~2x slower than in a row of their own
+    (the cleaner had pushed their tables out of the CPU caches); per chunk the two halves cost
+    13 % less than entry by entry (benchmarks/ingest.py)."""
     applicable = matching_rules(rules, (entry.link, source_url, entry.base_url), entry.categories)
-    cleaned = clean_html(entry.html, applicable, entry.base_url or entry.link)
+    return CleanedBody(entry, applicable, clean_html(entry.html, applicable, entry.base_url or entry.link))
+
+
+def finish_entry(body: CleanedBody, short_text_chars: int = 120) -> CleanArticle:
+    """The second half of clean_entry: URLs, content hash, summary and the other derived fields."""
+    entry, cleaned = body.entry, body.cleaned
     link = web_url(entry.link)
     link = strip_tracking(link) if link else None
     declared_image = web_url(entry.lead_image)
@@ -43,7 +67,7 @@ def clean_entry(
         reading_length=length,
         language=language,
         lead_image=lead_image(entry.lead_image, cleaned.images),
-        provenance=provenance(cleaned, applicable, entry),
+        provenance=provenance(cleaned, body.applied, entry),
         nfkc_form=form,
     )
 
