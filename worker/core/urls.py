@@ -44,6 +44,13 @@ def strip_tracking(url: str) -> str:
     plain = _plain_split(url)
     if plain is not None and _is_plain_query(plain[3]):
         return _strip_plain(url, plain)
+    return strip_tracking_by_urllib(url)
+
+
+def strip_tracking_by_urllib(url: str) -> str:
+    """strip_tracking for any URL, through urllib (the fast path above must agree with it)."""
+    if "?" not in url:
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
