@@ -17,6 +17,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import random
 import resource
 import sys
 import tempfile
@@ -31,8 +32,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PARAGRAPH = ("<p style='text-indent:2em'>\u3000\u3000北京市多措并举推动消费帮扶工作取得新成效，"
-             "The quick brown fox jumps over the lazy dog near the river bank. </p>")
+from benchmarks.ingest_text import sentence  # noqa: E402 - after the path tweak
+
+
+def story_html(n: int, i: int) -> str:
+    """Story i of feed n: its own text, ~1.3 KB of Chinese/English news HTML. (A single template
+    paragraph made every article a near duplicate of every other: one giant cluster, and two
+    workers taking turns on the same near-duplicate band locks instead of polling.)"""
+    rng = random.Random(f"story-{n}-{i}")
+    paragraphs = "".join(f"<p style='text-indent:2em'>\u3000\u3000{sentence(rng, i)}{sentence(rng, i)}</p>"
+                         for _ in range(3))
+    return f"<div class='article'>{paragraphs}<p>Feed {n}, story {i}.</p><script>track()</script></div>"
 
 
 def feed_body(n: int, items: int) -> bytes:
@@ -43,8 +53,7 @@ def feed_body(n: int, items: int) -> bytes:
         f"<item><title>Feed {n} story {i}</title><guid>feed-{n}-story-{i}</guid>"
         f"<link>https://news.example/{n}/{i}</link>"
         f"<pubDate>{format_datetime(now - timedelta(hours=3 * (i + 1)))}</pubDate>"
-        f"<description><![CDATA[<div class='article'>{PARAGRAPH * 6}<p>Feed {n}, story {i}.</p>"
-        f"<script>track()</script></div>]]></description></item>" for i in range(items))
+        f"<description><![CDATA[{story_html(n, i)}]]></description></item>" for i in range(items))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>Bench feed {n}</title><link>https://news.example/{n}/</link>"
             f"{entries}</channel></rss>").encode()
@@ -88,11 +97,13 @@ def serve(port_queue: Any, items: int) -> None:
 
 def worker(results: Any, ready: Any, go: Any, batch: int) -> None:
     from worker import ingest, poll  # noqa: F401 (imported before the clock starts)
+    from worker.gctuning import tune_for_ingest
     from worker.storage import repo
     from worker.storage.db import transaction
 
     with transaction() as session:  # connect before the clock starts
         repo.count_articles(session)
+    tune_for_ingest()  # as a Celery worker process does (worker/gctuning.py)
     polls, statuses = 0, {}
     ready.put(os.getpid())
     go.wait()
