@@ -31,3 +31,13 @@ def test_migrations_at_head_have_the_models_indexes_on_sqlite(sqlite_url: str) -
     differences = _differences(sqlite_url)
     assert [d for d in differences if isinstance(d, tuple) and d[0] not in ("remove_fk", "add_fk")] == []
     assert all(isinstance(d, tuple) for d in differences)
+
+
+def test_a_new_sqlite_database_has_16_kib_pages_and_wal(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
