@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from worker.core.urls import host, strip_tracking, strip_tracking_by_urllib, web_url
+from worker.core.urls import host, join_url, strip_tracking, strip_tracking_by_urllib, web_url
 
 
 # The functions as first written, all through urllib.
@@ -68,6 +68,29 @@ def test_plain_path_equals_urllib(url: str) -> None:
     assert _outcome(strip_tracking, url) == _outcome(strip_tracking_by_urllib, url)
     assert _outcome(web_url, url) == _outcome(_urllib_web_url, url)
     assert _outcome(host, url) == _outcome(_urllib_host, url)
+
+
+_JOIN_URL = st.one_of(
+    _URL,
+    st.builds(lambda s, h, p, q, f: f"{s}{h}{p}{q}{f}", _SCHEMES,
+              st.lists(_HOST_CHARS, max_size=6).map("".join), st.lists(_PATH_CHARS, max_size=5).map("".join),
+              st.sampled_from(["", "?", "?a=1", "?;"]), st.sampled_from(["", "#", "#top", "#a?b=1"])),
+)
+
+
+@given(_JOIN_URL, _JOIN_URL)
+@example("https://finance.sina.com.cn/china/", "https://finance.sina.com.cn/china/doc-1.shtml?a=1&b=2")
+@example("https://a.test/", "https://a.test/p?")
+@example("https://a.test/", "https://a.test/p#")
+@example("https://a.test/", "https://a.test/p;")
+@example("https://a.test/", "https://a.test/p;x?y")
+@example("https://a.test/", "https://a.test/a;b/c")
+@example("https://a.test/", "http://a.test/p?")
+@example("http://[::1/", "https://a.test/p")
+@example("feed://a.test/", "https://a.test/p?")
+@example("", "https://a.test/p?")
+def test_join_url_equals_urljoin(base: str, url: str) -> None:
+    assert _outcome(lambda u: join_url(base, u), url) == _outcome(lambda u: urljoin(base, u), url)
 
 
 @pytest.mark.parametrize(("url", "expected"), [

@@ -19,10 +19,17 @@ from urllib.parse import urljoin
 import feedparser
 
 from worker.core.dates import from_struct_time
-from worker.core.decode import decode_document, looks_like_json, xml_bytes_for_parser
+from worker.core.decode import (
+    DecodedDocument,
+    decode_document,
+    has_charref,
+    looks_like_json,
+    xml_bytes_for_parser,
+)
 from worker.core.jsonfeed import parse_json_feed
 from worker.core.schedule import update_period_minutes
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
+from worker.core.urls import join_url
 from worker.core.xmlfeed import parse_fast
 
 feedparser.RESOLVE_RELATIVE_URIS = 0
@@ -46,6 +53,15 @@ def _valid_charrefs(text: str) -> str:
     return _CHARREF.sub(replace, text)
 
 
+def _text_with_valid_charrefs(data: bytes, document: DecodedDocument) -> str:
+    """_valid_charrefs(document.text). A UTF-8 text has `&#` exactly where its bytes do, and the
+    bytes are searched with memchr: `"&#" in text` scans a Chinese feed's 8 MB of str at ~1 ns a
+    character (0.0055 ms per 8 KB item; the bytes: 0.0003)."""
+    if document.encoding == "utf-8" and not has_charref(data):
+        return document.text
+    return _valid_charrefs(document.text)
+
+
 def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None, *,
                fast_path: bool = True) -> ParsedFeed:
     """Parse feed bytes fetched from `url`. A readable feed with errors keeps its entries.
@@ -59,7 +75,7 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None, *,
     document = decode_document(data, headers.get("content-type"))
     if looks_like_json(document.text):
         return parse_json_feed(document.text, url, document.warnings)
-    xml = xml_bytes_for_parser(data, document, _valid_charrefs(document.text))
+    xml = xml_bytes_for_parser(data, document, _text_with_valid_charrefs(data, document))
     parser_headers = _parser_headers(headers)
     fast = parse_fast(xml, parser_headers.get("content-location", "")) if fast_path else None
     if fast is not None:
@@ -116,7 +132,7 @@ def _parser_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def _entry(entry: Any, site_url: str) -> ParsedEntry:
-    link = urljoin(site_url, entry["link"]) if entry.get("link") else None
+    link = join_url(site_url, entry["link"]) if entry.get("link") else None
     title = str(entry.get("title") or "").strip()
     # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed, with a warning.
     updated_raw = dict.get(entry, "updated_parsed")
@@ -133,7 +149,7 @@ def _entry(entry: Any, site_url: str) -> ParsedEntry:
         published=published,
         updated=updated,
         lead_image=_lead_image(entry),
-        base_url=urljoin(site_url, base) if base else (link or site_url),
+        base_url=join_url(site_url, base) if base else (link or site_url),
         canonical_link=_canonical_link(entry, site_url),
     )
 
@@ -162,7 +178,7 @@ def _canonical_link(entry: Any, site_url: str) -> str | None:
     """An atom:link rel="canonical" (some feeds add one beside the tracking-laden alternate)."""
     for link in entry.get("links") or []:
         if link.get("rel") == "canonical" and link.get("href"):
-            return urljoin(site_url, str(link["href"]))
+            return join_url(site_url, str(link["href"]))
     return None
 
 
