@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tests.pages import AD, CHROME_TEXTS, COMMENTS, NAV, article_page
 from worker.core.clean import clean_html
 from worker.core.decode import decode_html
 from worker.core.extract import extract_main_content
-from worker.core.fulltext import decide_full_text, parse_full_text_mode, summary_ending
+from worker.core.fulltext import (
+    SUMMARY_ENDINGS,
+    decide_full_text,
+    full_text_fetch_reason,
+    parse_full_text_mode,
+    summary_ending,
+)
 from worker.core.rules import parse_rules
 from worker.core.types import InputError
 
@@ -32,6 +40,30 @@ SINA_RULE = parse_rules("name: sina\nmatch: {domains: [sina.com.cn]}\ncontent: '
 def test_decide_full_text(mode: str, text: str, fetch: bool, reason: str) -> None:
     decision = decide_full_text(mode, text, "https://example.com/a", min_chars=300)
     assert (decision.fetch, decision.reason) == (fetch, reason)
+
+
+# Texts long enough for full_text_fetch_reason's shortcut, with what could fool it near the ends:
+# whitespace runs, decoration, endings cut by the fold, final sigmas and other case changes.
+_PIECES = st.sampled_from([
+    *SUMMARY_ENDINGS, *[ending.upper() for ending in SUMMARY_ENDINGS], "事情的来龙去脉。", "word ", " ", "  ",
+    "\t\n", "\u3000", "\xa0", "»", "›", "→", ">", "＞", "ΑΣ", "Σ", "ς", "İ", "ẞ", "read", " more", "\u2028",
+    " " * 40, "»" * 40, "\n \t" * 15,
+])
+_TEXTS = st.lists(_PIECES, max_size=60).map("".join)
+
+
+@given(st.integers(0, 700), _TEXTS, _TEXTS, st.sampled_from(["auto", "bogus", "always", "never"]),
+       st.sampled_from([300, 1, 0, 50]))
+@example(400, "", "Read  the\n full  article »»", "auto", 300)
+@example(600, "", " " * 90, "auto", 300)
+def test_full_text_fetch_reason_is_the_decision(
+    filler: int, head: str, tail: str, mode: str, min_chars: int,
+) -> None:
+    for text in (head + "正" * filler + tail, head + " 字" * filler + tail, head + tail):
+        decision = decide_full_text(mode, text, "https://example.com/a", min_chars)
+        expected = decision.reason if decision.fetch else None
+        assert full_text_fetch_reason(mode, text, "https://example.com/a", min_chars) == expected
+    assert full_text_fetch_reason(mode, head + tail, None, min_chars) is None
 
 
 def test_no_link_no_fetch() -> None:

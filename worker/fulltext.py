@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from worker import config
 from worker.core.decode import decode_html
 from worker.core.extract import extract_main_content
-from worker.core.fulltext import decide_full_text
+from worker.core.fulltext import full_text_fetch_reason
 from worker.core.pipeline import clean_entry
 from worker.core.types import CleanArticle, ParsedEntry
 from worker.fetch import FetchError, FetchResult, fetch
@@ -57,11 +57,11 @@ class PageQueue:
     ) -> None:
         if not fresh:  # the feed's own content may just have been stored over earlier page content
             pages.forget_page_content(self.session, article_id, article.content_hash)
-        decision = decide_full_text(self.mode, article.text, article.entry.link, self.min_chars)
-        if not decision.fetch or not article.entry.link:
+        reason = full_text_fetch_reason(self.mode, article.text, article.entry.link, self.min_chars)
+        if reason is None or not article.entry.link:
             return
         pages.queue_page_fetch(self.session, self.source_id, entry.entry_key, article_id,
-                               article.entry.link, decision.reason, now)
+                               article.entry.link, reason, now)
         if article_id not in self.article_ids:
             self.article_ids.append(article_id)
 

@@ -62,3 +62,27 @@ def decide_full_text(mode: str, text: str, link: str | None, min_chars: int = 30
     if len(body) < min_chars:
         return FullTextDecision(True, f"the feed text is {len(body)} characters (< {min_chars})")
     return FullTextDecision(False, f"the feed text looks complete ({len(body)} characters)")
+
+
+# full_text_fetch_reason reads a long text's ends only: a prefix of the text folds to a prefix of
+# the folded text, and a suffix to a suffix.
+_LONGEST_ENDING = max(len(ending) for ending in SUMMARY_ENDINGS)
+_TAIL_CHARS = 4 * _LONGEST_ENDING
+
+
+def full_text_fetch_reason(mode: str, text: str, link: str | None, min_chars: int = 300) -> str | None:
+    """decide_full_text's reason when it says fetch, else None: what a poll needs.
+
+    A long text is not folded whole (0.017 ms for an 8 KB article, ~90 % of the decision): its
+    first 2 x min_chars characters, folded, show that the folded text is long enough, and its
+    last characters, folded, end as it ends. Lower-casing the end alone can only change a final
+    sigma (no ending has one), so summary_ending gives the same answer once at least the longest
+    ending's length remains after the decoration is stripped."""
+    if mode not in ("never", "always") and link and len(text) > 2 * min_chars + _TAIL_CHARS:
+        head = " ".join(text[:2 * min_chars].split())
+        tail = " ".join(text[-_TAIL_CHARS:].split())
+        if len(head) >= min_chars and len(tail.rstrip(_DECORATION)) >= _LONGEST_ENDING:
+            ending = summary_ending(tail)
+            return f"the feed text ends with {ending!r}" if ending else None
+    decision = decide_full_text(mode, text, link, min_chars)
+    return decision.reason if decision.fetch else None
