@@ -70,7 +70,7 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None, *,
     sure of feedparser's answer; everything else, and `fast_path=False`, through feedparser.
     """
     headers = {name.lower(): value for name, value in (headers or {}).items()}
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(), which copies the whole feed
         raise InputError(f"{url}: not a feed (empty document)")
     document = decode_document(data, headers.get("content-type"))
     if looks_like_json(document.text):
