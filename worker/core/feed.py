@@ -25,6 +25,7 @@ from worker.core.decode import (
     has_charref,
     looks_like_json,
     xml_bytes_for_parser,
+    xml_bytes_undecoded,
 )
 from worker.core.jsonfeed import parse_json_feed
 from worker.core.schedule import update_period_minutes
@@ -72,12 +73,19 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None, *,
     headers = {name.lower(): value for name, value in (headers or {}).items()}
     if not data or data.isspace():  # not data.strip(), which copies the whole feed
         raise InputError(f"{url}: not a feed (empty document)")
+    parser_headers = _parser_headers(headers)
+    content_location = parser_headers.get("content-location", "")
+    # The fast path first without decoding the feed: a UTF-8 feed's bytes only need checking,
+    # which libxml2 does (xml_bytes_undecoded). None: decode, then as before.
+    undecoded = xml_bytes_undecoded(data, headers.get("content-type")) if fast_path else None
+    if undecoded is not None and (fast := parse_fast(undecoded, content_location)) is not None:
+        return _parsed_feed(*fast, url, ())  # decode_document: UTF-8, as declared, no warnings
     document = decode_document(data, headers.get("content-type"))
     if looks_like_json(document.text):
         return parse_json_feed(document.text, url, document.warnings)
     xml = xml_bytes_for_parser(data, document, _text_with_valid_charrefs(data, document))
-    parser_headers = _parser_headers(headers)
-    fast = parse_fast(xml, parser_headers.get("content-location", "")) if fast_path else None
+    # parse_fast of the same bytes declined already
+    fast = parse_fast(xml, content_location) if fast_path and xml != undecoded else None
     if fast is not None:
         feed, entries = fast
         return _parsed_feed(feed, entries, url, document.warnings)
