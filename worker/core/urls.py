@@ -66,7 +66,7 @@ def join_url(base: str, url: str) -> str:
     """urljoin(base, url). A plain absolute http(s) URL (below) against a plain base is its own
     join: urljoin returns it as it is (another scheme) or rebuilt from its parts (the same
     scheme), and the rebuilt form differs only by an empty "?", "#" or ";" (path parameters),
-    which it drops. 0.004 ms per feed item -> 0.0005."""
+    which it drops. 0.0039 -> 0.0018 ms per feed item."""
     plain = _plain_split(url)
     if plain is not None and _plain_split(base) is not None:
         _scheme, _netloc, path, query, fragment = plain
