@@ -14,7 +14,7 @@ from sqlalchemy import Connection, create_engine, select
 from tests.test_dedup_storage import PARAGRAPHS, T0, _article, _html, _reprint, _store
 from worker.core import neardup
 from worker.storage import dedup, migrate
-from worker.storage.db import transaction
+from worker.storage.db import make_engine, transaction
 from worker.storage.models import ArticleBand, Base
 
 
@@ -44,6 +44,15 @@ def test_a_new_sqlite_database_has_16_kib_pages_and_wal(sqlite_url: str) -> None
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_feedwash_sqlite_connections_get_an_8_mib_page_cache(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -8192  # KiB
     finally:
         engine.dispose()
 
