@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     print(row("&nbsp;&nbsp;rest (executemany inserts: articles, versions, bands, sightings)",
               store_s - inside))
     print(row("full-text decision (PageQueue.consider)", stage.get("ingest full-text decision", 0.0)))
-    print(row("archive_payload (zlib + insert of the raw feed)", stage["ingest archive"]))
+    print(row("archive_payload (brotli + insert of the raw feed)", stage["ingest archive"]))
     print(row("record_poll (schedule, fetch_log row)", stage["ingest record_poll"]))
     print(row("rest of poll_source (sessions, known_entries, commit)", other_s))
     render_s = med("render")

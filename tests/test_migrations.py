@@ -6,11 +6,16 @@ only the indexes are compared."""
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, select
 
-from worker.storage.models import Base
+from tests.test_dedup_storage import PARAGRAPHS, T0, _article, _html, _reprint, _store
+from worker.core import neardup
+from worker.storage import dedup, migrate
+from worker.storage.db import make_engine, transaction
+from worker.storage.models import ArticleBand, Base
 
 
 def _differences(url: str) -> list[object]:
@@ -41,3 +46,49 @@ def test_a_new_sqlite_database_has_16_kib_pages_and_wal(sqlite_url: str) -> None
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     finally:
         engine.dispose()
+
+
+def test_feedwash_sqlite_connections_get_an_8_mib_page_cache(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -8192  # KiB
+    finally:
+        engine.dispose()
+
+
+def _bands_table(connection: Connection) -> tuple[str, list[tuple[int, int, int]]]:
+    ddl = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'article_bands'")
+    rows = connection.exec_driver_sql("SELECT band, hash, article_id FROM article_bands ORDER BY 1, 2, 3")
+    return ddl.scalar_one(), [tuple(row) for row in rows]
+
+
+def test_sqlite_band_rows_live_in_their_key_and_survive_migration_0006_both_ways(sqlite_url: str) -> None:
+    """0006 copies article_bands into a WITHOUT ROWID table (and back on downgrade): same rows,
+    the foreign key still cascades, and a delete by article still reads the article index."""
+    first = _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS)))
+    other = _store("http://b.test/feed", _reprint())  # banded too (the comet story is too short)
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            ddl, at_head = _bands_table(connection)
+        assert "WITHOUT ROWID" in ddl and len(at_head) == 2 * neardup.NUM_BANDS
+        config = migrate.alembic_config(sqlite_url)
+        command.downgrade(config, "0005_sources_in_flight")
+        with engine.connect() as connection:
+            ddl, before = _bands_table(connection)
+        assert "WITHOUT ROWID" not in ddl and before == at_head
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            ddl, after = _bands_table(connection)
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN DELETE FROM article_bands WHERE article_id = 1").all()
+        assert "WITHOUT ROWID" in ddl and after == at_head
+        assert any("ix_article_bands_article" in str(step) for step in plan)
+    finally:
+        engine.dispose()
+    with transaction() as session:
+        assert dedup.delete_article(session, first.article_id, T0)
+    with transaction() as session:
+        left = session.execute(select(ArticleBand.article_id).distinct()).scalars().all()
+    assert left == [other.article_id]

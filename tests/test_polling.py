@@ -5,9 +5,11 @@ leases, the raw archive, and the operator's view."""
 from __future__ import annotations
 
 import threading
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import brotli
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
@@ -349,15 +351,22 @@ def test_a_crashed_polls_lease_expires(database_url: str, httpserver: HTTPServer
 
 # ---- raw archive -----------------------------------------------------------------------------
 
-def test_reprocess_from_the_archive_without_fetching(database_url: str, httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize("codec", ["br", "zlib"])
+def test_reprocess_from_the_archive_without_fetching(
+    database_url: str, httpserver: HTTPServer, codec: str,
+) -> None:
+    """New payloads are stored brotli-compressed; a zlib one (written before) is read too."""
     httpserver.expect_request("/feed.rss").respond_with_data(sina_feed())
     source_id = add(httpserver.url_for("/feed.rss"))
     ingest.poll_source(source_id, now=NOW, rng=MID)
     ingest.poll_source(source_id, now=NOW + timedelta(hours=1), rng=MID)  # same bytes: one payload
     with transaction() as session:
         payload = session.execute(select(RawPayload)).scalar_one()
+        assert payload.compression == "br" and brotli.decompress(payload.content) == sina_feed()
         assert payload.size > len(payload.content)  # stored compressed
         assert payload.fetched_at == NOW + timedelta(hours=1)
+        if codec == "zlib":
+            session.execute(update(RawPayload).values(compression="zlib", content=zlib.compress(sina_feed())))
         session.execute(update(Article).values(text="stale", html="stale", cleaner_version="0"))
     requests = len(httpserver.log)
     result = runner.invoke(app, ["reprocess", str(source_id)])

@@ -22,7 +22,13 @@ from worker.core import neardup
 from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
-from worker.storage.statements import bulk_statements, insert_band_rows, insert_new_articles, statements
+from worker.storage.statements import (
+    bulk_statements,
+    execute_many,
+    insert_band_rows,
+    insert_new_articles,
+    statements,
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ def _insert_new(
            if pending[i].article.content_hash in inserted}  # the rest lost a race: one by one
     if not ids:
         return {}
-    session.execute(sql.insert_first_version, [
+    execute_many(session, sql.insert_first_version, [
         {"article_id": ids[i], "version": 1, "content_hash": pending[i].article.content_hash,
          "diff_ratio": None, "bumped": True, "reason": "new", "created_at": now} for i in ids])
     banded = {ids[i]: fingerprints[i] for i in ids if fingerprints[i].bands}
@@ -106,7 +112,7 @@ def _insert_new(
                                    for band, value in enumerate(fingerprint.bands)])
     clusters = {article_id: dedup.cluster_new_article(session, article_id, banded[article_id], policy, now)
                 for article_id in related}
-    session.execute(sql.upsert_sighting, [
+    execute_many(session, sql.upsert_sighting, [
         {"article_id": ids[i], "source_id": source_id, "entry_key": pending[i].article.entry.entry_key,
          "url": pending[i].article.entry.link, "raw_hash": pending[i].raw_hash, "first_seen_at": now,
          "last_seen_at": now} for i in ids])

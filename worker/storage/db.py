@@ -32,6 +32,13 @@ def make_engine(url: str) -> Engine:
 # docs/benchmarks.md). It takes effect only when the database file is created, so it comes before
 # journal_mode, which creates it; an existing database keeps its page size (VACUUM would change it).
 SQLITE_PAGE_SIZE = 16384
+# A page cache of 8 MiB instead of SQLite's 2 MB, which at 16 KiB pages holds only 125 pages: a
+# 200-item first poll writes ~5 MB of article rows in one transaction, so pages were spilled to
+# the WAL and read back while the same transaction still needed them (the band probe, the unique
+# indexes). On benchmarks/ingest.py's first poll: inserts 0.207 -> 0.199 and the band probe 0.051
+# -> 0.030 ms of CPU per item (docs/benchmarks.md). It is a ceiling, per connection, reached only
+# by transactions that touch that much.
+SQLITE_CACHE_KIB = 8192
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,6 +46,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -167,7 +167,10 @@ class ArticleBand(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
 
-    __table_args__ = (Index("ix_article_bands_article", "article_id"),)
+    # The article index serves the cascade from a deleted article and re-fingerprinting's
+    # delete by article. SQLite: WITHOUT ROWID, the rows live in the primary key's b-tree
+    # (one b-tree fewer per row written; migration 0006).
+    __table_args__ = (Index("ix_article_bands_article", "article_id"), {"sqlite_with_rowid": False})
 
 
 class Tombstone(Base):

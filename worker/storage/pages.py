@@ -7,7 +7,6 @@ Every function runs inside the caller's transaction.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from worker.core.types import ParsedEntry
 from worker.storage.models import Article, PageFetch, RawPayload, Sighting, Source
-from worker.storage.polling import ARCHIVE_ZLIB_LEVEL
+from worker.storage.polling import can_decompress, compress_archived, decompress_archived
 from worker.storage.upsert import insert_for
 
 
@@ -170,9 +169,9 @@ def archive_page(
 ) -> str:
     """Like polling.archive_payload, marked as a page so feed reprocessing skips it."""
     sha = hashlib.sha256(content).hexdigest()
+    compression, compressed = compress_archived(content)
     stmt = insert_for(session, RawPayload).values(
-        sha256=sha, source_id=source_id, url=url, compression="zlib",
-        content=zlib.compress(content, ARCHIVE_ZLIB_LEVEL),
+        sha256=sha, source_id=source_id, url=url, compression=compression, content=compressed,
         size=len(content), headers=dict(headers), fetched_at=now, kind="page",
     )
     session.execute(stmt.on_conflict_do_update(index_elements=["sha256"], set_={"fetched_at": now}))
@@ -181,9 +180,9 @@ def archive_page(
 
 def archived_page(session: Session, sha256: str) -> tuple[bytes, dict[str, str]] | None:
     row = session.get(RawPayload, sha256)
-    if row is None or row.compression != "zlib":
+    if row is None or not can_decompress(row.compression):
         return None
-    return zlib.decompress(row.content), {str(k): str(v) for k, v in row.headers.items()}
+    return decompress_archived(row.compression, row.content), {str(k): str(v) for k, v in row.headers.items()}
 
 
 def page_fetches_of(session: Session, article_id: int) -> Sequence[PageFetch]:

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, LargeBinary, Table, Text, bindparam, delete, sel
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
+from worker.storage.driver_many import execute_many
 from worker.storage.models import Article, ArticleBand, ArticleVersion, Sighting, Tombstone
 from worker.storage.upsert import insert_for
 
@@ -32,6 +33,7 @@ class Statements:
 
     article_by_hash: Any  # :content_hash -> article id
     insert_article: Any  # ON CONFLICT DO NOTHING RETURNING id
+    insert_new_article: Any  # ON CONFLICT DO NOTHING, no RETURNING (SQLite's executemany)
     insert_first_version: Any
     set_minhash: Any  # :article_id, :minhash
     delete_bands: Any  # :article_id
@@ -54,6 +56,7 @@ def _build(session: Session) -> Statements:
     return Statements(
         article_by_hash=select(ARTICLES.c.id).where(ARTICLES.c.content_hash == bindparam("content_hash")),
         insert_article=insert_for(session, ARTICLES).on_conflict_do_nothing().returning(ARTICLES.c.id),
+        insert_new_article=insert_for(session, ARTICLES).on_conflict_do_nothing(),
         insert_first_version=insert_for(session, ArticleVersion.__table__),
         set_minhash=update(ARTICLES).where(ARTICLES.c.id == bindparam("article_id")).values(
             minhash=bindparam("minhash", type_=LargeBinary)),
@@ -167,25 +170,17 @@ def insert_new_articles(session: Session, rows: list[dict[str, Any]]) -> dict[st
     """Insert article rows (every column but id), ON CONFLICT DO NOTHING; returns content_hash
     -> id of the rows that went in. A row left out (a unique key taken meanwhile) is absent.
 
-    PostgreSQL: one INSERT ... RETURNING per page of rows. SQLite: the driver's executemany of
-    values converted by the columns' own bind processors (the same stored values), then one
-    lookup of the ids: SQLAlchemy's multi-row RETURNING statement cost twice the engine's work
-    per ~20 KB row. A looked-up row counts as ours only if its public_id is ours too."""
+    PostgreSQL: one INSERT ... RETURNING per page of rows. SQLite: the driver's executemany
+    (execute_many), then one lookup of the ids: SQLAlchemy's multi-row RETURNING statement cost
+    twice the engine's work per ~20 KB row. A looked-up row counts as ours only if its public_id
+    is ours too."""
     if not rows:
         return {}
     if session.get_bind().dialect.name == "postgresql":
         return {str(h): int(i) for h, i in session.execute(bulk_statements(session).insert_articles, rows)}
-    connection = session.connection()
-    names = list(rows[0])
-    convert = [ARTICLES.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-               for name in names]
-    values = [tuple(row[name] if to_db is None else to_db(row[name])
-                    for name, to_db in zip(names, convert, strict=True)) for row in rows]
-    connection.exec_driver_sql(
-        f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        " ON CONFLICT DO NOTHING", values)
+    execute_many(session, statements(session).insert_new_article, rows)
     ours = {row["content_hash"]: row["public_id"] for row in rows}
-    found = connection.execute(SQLITE_INSERTED_IDS, {"hashes": json.dumps(list(ours))})
+    found = session.connection().execute(SQLITE_INSERTED_IDS, {"hashes": json.dumps(list(ours))})
     return {str(h): int(i) for h, i, public_id in found if ours.get(h) == public_id}
 
 
