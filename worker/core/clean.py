@@ -660,9 +660,10 @@ def tidy_blocks(body: Element, removed: Removals, kept: Kept) -> None:
     text of a block and its tail, up to the first block inside it. (The one exception: a <br> at
     the edge of a block may still go after its turn; its tail, which becomes the block's text if
     the <br> leads, is then stripped already, as the block's own turn would strip it.)"""
+    breaks = kept.breaks
     for element, tag in reversed(kept):
         is_block = tag in BLOCK_TAGS
-        if is_block and kept.breaks:
+        if is_block and breaks:
             _trim_edge_breaks(element)
         leaf = not len(element)
         if not (is_block or leaf):
