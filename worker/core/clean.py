@@ -331,10 +331,12 @@ def _remove_all(body: Element, elements: list[Element], key: str, removed: Remov
         _strip_marked(body)
 
 
-def _mark_removals(body: Element, elements: list[Element], key: str, removed: Removals) -> int:
+def _mark_removals(body: Element, elements: list[Element], key: str, removed: Removals,
+                   marked_before: bool = False) -> int:
     """_remove_all's choice and provenance, with the elements only marked: the caller strips them
     (several selectors' marks in one strip_elements). An element marked already, or inside one,
-    counts as removed already, as it would once stripped. Returns how many it marked."""
+    counts as removed already, as it would once stripped. `marked_before`: whether elements
+    marked earlier may still be in the tree. Returns how many it marked."""
     sample, count = "", 0
     for element in elements:
         if element is body or element.tag == _REMOVE_MARK:
@@ -344,7 +346,7 @@ def _mark_removals(body: Element, elements: list[Element], key: str, removed: Re
             parent = parent.getparent()
         if parent is body:
             if not count and key not in removed.samples:
-                if next(element.iter(_REMOVE_MARK), None) is not None:
+                if marked_before and len(element) and next(element.iter(_REMOVE_MARK), None) is not None:
                     _strip_marked(body)  # its sample is of what is left of it then
                 sample = sample_of(element)  # (before its tag changes)
             element.tag = _REMOVE_MARK
@@ -395,7 +397,7 @@ def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = 
                 marked = False
             found = selector.xpath(body)
         if found:
-            if _mark_removals(body, found, f"{rule.name}: remove {selector.css}", removed):
+            if _mark_removals(body, found, f"{rule.name}: remove {selector.css}", removed, marked):
                 marked = True
             text = None
     if marked:

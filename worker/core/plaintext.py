@@ -29,6 +29,8 @@ def folded(text: str) -> str:
     if text.isascii() and not ("\x1f" in text or "\x1e" in text or "\x1d" in text
                                or "\x1c" in text or "\x0b" in text):
         return " ".join(text.split())
+    if text.isprintable():  # (then " " is its only whitespace: a short sample is folded without
+        return " ".join(text.split())  # the regex, 0.2 instead of 0.6 µs)
     return _SPACE_RUN.sub(" ", text).strip()
 
 
