@@ -263,6 +263,13 @@ def text_content(element: Element) -> str:
     return "".join(element.itertext())
 
 
+def utf8_text_of_tree(element: Element) -> bytes:
+    """text_of_tree as UTF-8, as libxml2 builds it: for a whole article 2.4 µs instead of 6.4
+    (no decoding), where only a substring test needs it. (UTF-8 is self-synchronising: one
+    string's encoding is in another's exactly when the string is in the other.)"""
+    return etree.tostring(element, method="text", encoding="utf-8", with_tail=False)
+
+
 def text_of_tree(element: Element) -> str:
     """The same string as text_content, built by libxml2 and decoded once: for a whole article it
     is several times faster than joining itertext's pieces. (The text serialiser calls the same
@@ -375,10 +382,10 @@ def _attached(element: Element, body: Element) -> bool:
     return False
 
 
-def apply_rule(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
-    """Apply one rule. `text`, if given, is the body's text as it is now; the return value is the
-    body's text after the rule when it is known (None otherwise), so the next rule's drop_text
-    pre-check need not build it again."""
+def apply_rule(body: Element, rule: Rule, removed: Removals, text: bytes | None = None) -> bytes | None:
+    """Apply one rule. `text`, if given, is the body's text as it is now (as UTF-8, see
+    utf8_text_of_tree); the return value is the body's text after the rule when it is known
+    (None otherwise), so the next rule's drop_text pre-check need not build it again."""
     # The simple ones of the remove, unwrap and first rename selectors are all looked for before
     # any of them acts: they test an element's own tag and attributes (Finder), which removing
     # and unwrapping leave alone, so each finds what it would find when its turn came, plus
@@ -445,14 +452,14 @@ def _filter_attributes(
                             sample=f'{name}="{value[:SAMPLE_CHARS - len(name) - 3]}"')
 
 
-def _drop_text(body: Element, rule: Rule, removed: Removals, text: str | None = None) -> str | None:
+def _drop_text(body: Element, rule: Rule, removed: Removals, text: bytes | None = None) -> bytes | None:
     """A leaf block that matches goes; in a block of <br>-separated lines (`0 likes<br>0 saves`
-    under an image) only the matching lines go, so the image stays. `text`: the body's text, if
-    known; returned when nothing could have changed it."""
-    if rule.drop_text_literals is not None:  # cheap test first: can any pattern match at all?
+    under an image) only the matching lines go, so the image stays. `text`: the body's text as
+    UTF-8, if known; returned when nothing could have changed it."""
+    if rule.drop_text_needles is not None:  # cheap test first: can any pattern match at all?
         if text is None:
-            text = text_of_tree(body)
-        if not any(literal in text for literal in rule.drop_text_literals):
+            text = utf8_text_of_tree(body)
+        if not any(needle in text for needle in rule.drop_text_needles):
             return text
     lined = {br.getparent() for br in body.iter("br")}  # blocks of <br>-separated lines
     lined = {block for block in lined if block is not None and block.tag in BLOCK_TAGS}
