@@ -123,6 +123,18 @@ def test_lines_are_dropped_block_by_block_in_document_order() -> None:
         assert out.samples == {"d: drop_text ^\\d+ likes$": "1 likes"}
 
 
+def test_each_remove_selector_sees_what_the_earlier_ones_left() -> None:
+    # The selectors' removals are stripped together, but a later selector still counts only what
+    # is left, and samples it without what an earlier one removed from inside it.
+    rules = parse_rules("name: r\nmatch: {all: true}\nremove: ['.ad', '.box', '[id^=\"q\"]']", "test")
+    raw = ('<div class="box">x<span class="ad">AD</span>y</div><p class="ad box">both</p>'
+           '<div id="q1"><div class="box">in</div>t</div><p>z</p>')
+    out = clean_html(raw, rules)
+    assert out.html == "<p>z</p>"
+    assert out.removed == {"r: remove .ad": 2, "r: remove .box": 2, 'r: remove [id^="q"]': 1}
+    assert out.samples == {"r: remove .ad": "AD", "r: remove .box": "xy", 'r: remove [id^="q"]': "t"}
+
+
 def test_what_a_dropped_iframe_or_image_held_is_not_looked_at_again() -> None:
     # A rename can make an <iframe> or <img> with content: once dropped, its images and links
     # are gone, not counted as tracking pixels or links with tracking parameters.

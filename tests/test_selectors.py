@@ -67,3 +67,18 @@ rename: {'b': i, 'i + u': s}
     assert out.html == "<div><p>b</p>cd<i>e</i><s>f</s></div>"
     assert out.removed == {"t: remove .x": 1, "t: remove p:first-child": 1, "t: unwrap span": 1,
                            "t: unwrap div > em": 1}
+
+
+def test_values_that_look_like_code_are_only_matched() -> None:
+    # The Finder's walk is Python written for the selectors: their names and values must reach it
+    # as data, never as source.
+    values = ["x') or True or ('", "{c}", "__import__('os')", "{0}", "a'b", "} {"]
+    body = parse_body("<body>" + "".join(f'<p title="{v}" data-x="{v}">t</p>' for v in values)
+                      + '<p title="other">t</p></body>')
+    assert body is not None
+    csses = [f'[title="{v}"]' for v in values] + [f'p[data-x^="{values[0]}"]']
+    selectors = [compile_selector(css, "test") for css in csses]
+    assert all(selector.simple is not None for selector in selectors)
+    found = Finder([(s.xpath, s.simple) for s in selectors])(body)
+    assert found == [s.xpath(body) for s in selectors]
+    assert [len(hits or ()) for hits in found] == [1] * len(csses)

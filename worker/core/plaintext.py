@@ -19,14 +19,18 @@ BLOCK_TAGS = frozenset({
 })
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\u3000\xa0]+")
 _INLINE_SPACE_RUN = re.compile(r"[ \t\r\f\u3000\xa0]+")
-_ODD_ASCII_SPACE = re.compile(r"[\x0b\x1c-\x1f]")  # what str.split takes for space and _SPACE_RUN not
 
 
 def folded(text: str) -> str:
     """_SPACE_RUN.sub(" ", text).strip(). For ASCII text (a script, a style sheet) without the
-    whitespace only str.split knows, " ".join(text.split()) is the same and twice as fast."""
-    if text.isascii() and _ODD_ASCII_SPACE.search(text) is None:
+    whitespace only str.split knows (\x0b, \x1c-\x1f), " ".join(text.split()) is the same and
+    twice as fast. (Those five are looked for with `in`, a memchr each on an ASCII str: 0.1 µs
+    for a 270-character style sheet, where a character-class regex took 1.2.)"""
+    if text.isascii() and not ("\x1f" in text or "\x1e" in text or "\x1d" in text
+                               or "\x1c" in text or "\x0b" in text):
         return " ".join(text.split())
+    if text.isprintable():  # (then " " is its only whitespace: a short sample is folded without
+        return " ".join(text.split())  # the regex, 0.2 instead of 0.6 µs)
     return _SPACE_RUN.sub(" ", text).strip()
 
 
@@ -69,8 +73,8 @@ def text_of_html(safe_html: str) -> str:
     else:  # only runs of " " to fold: str.replace does that far faster than the pattern
         while "  " in text:
             text = text.replace("  ", " ")
-    lines = (line.strip(" \n\r\t") for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    # (One list comprehension, not a generator of generators: 3.8 instead of 4.8 µs an article.)
+    return "\n".join([stripped for line in text.split("\n") if (stripped := line.strip(" \n\r\t"))])
 
 
 def extract_text(body: etree._Element) -> str:

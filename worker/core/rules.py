@@ -71,9 +71,15 @@ class Rule:
     _domain_suffixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # The remove, unwrap and first rename selectors, found in one pass (see clean.apply_rule).
     finder: Finder = field(init=False, repr=False, compare=False)
+    # drop_text_literals as UTF-8, looked for in the body's text as UTF-8 (see clean._drop_text).
+    # (A lone surrogate, which no tree's text holds, is kept as bytes no valid UTF-8 holds.)
+    drop_text_needles: tuple[bytes, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_domain_suffixes", tuple("." + d for d in self.domains))
+        literals = self.drop_text_literals
+        object.__setattr__(self, "drop_text_needles", None if literals is None else
+                           tuple(literal.encode("utf-8", "surrogatepass") for literal in literals))
         found_at_once = (*self.remove, *self.unwrap, *(s for s, _ in self.rename[:1]))
         object.__setattr__(self, "finder", Finder([(s.xpath, s.simple) for s in found_at_once]))
 
