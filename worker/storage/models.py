@@ -268,7 +268,7 @@ class RawPayload(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
-    compression: Mapped[str] = mapped_column(String(8))  # "zlib"
+    compression: Mapped[str] = mapped_column(String(8))  # "br" (brotli); older rows "zlib"
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)  # uncompressed
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
