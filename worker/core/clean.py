@@ -781,6 +781,8 @@ def keep_allowed_tags(body: Element) -> Kept:
         tag = element.tag
         if tag in _KEPT_CANDIDATES:
             kept.append((element, tag))
+            if tag == "br":  # (<br> is allowed, so stripping the unknown tags leaves every one)
+                kept.breaks = True
         elif tag in _DIV_LIKE_SET:
             element.tag = "div"
             kept.append((element, "div"))
@@ -791,7 +793,6 @@ def keep_allowed_tags(body: Element) -> Kept:
     unknown.discard("body")
     if unknown:
         etree.strip_tags(body, *unknown)
-    kept.breaks = next(body.iter("br"), None) is not None
     return kept
 
 
