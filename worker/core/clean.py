@@ -231,8 +231,9 @@ def _parse_article(raw: str) -> Element | None:
         data = raw.encode("utf-8").translate(None, _CONTROL_BYTES)
     except UnicodeEncodeError:  # a lone surrogate: only the str path takes it
         return parse_body(decode(raw))
-    if b"&#" in data:
-        data = _CONTROL_REF_BYTES.sub(b"", data)
+    # (Unconditionally: the regex finds its `&#` prefix by a byte loop, 2.4 µs for an article,
+    # where `b"&#" in data` took 7.3: CPython's substring search skips nothing in UTF-8 CJK text.)
+    data = _CONTROL_REF_BYTES.sub(b"", data)
     try:
         doc = etree.fromstring(data, parser=_UTF8_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
@@ -780,6 +781,8 @@ def keep_allowed_tags(body: Element) -> Kept:
         tag = element.tag
         if tag in _KEPT_CANDIDATES:
             kept.append((element, tag))
+            if tag == "br":  # (<br> is allowed, so stripping the unknown tags leaves every one)
+                kept.breaks = True
         elif tag in _DIV_LIKE_SET:
             element.tag = "div"
             kept.append((element, "div"))
@@ -790,7 +793,6 @@ def keep_allowed_tags(body: Element) -> Kept:
     unknown.discard("body")
     if unknown:
         etree.strip_tags(body, *unknown)
-    kept.breaks = next(body.iter("br"), None) is not None
     return kept
 
 

@@ -31,7 +31,16 @@ def folded(text: str) -> str:
         return " ".join(text.split())
     if text.isprintable():  # (then " " is its only whitespace: a short sample is folded without
         return " ".join(text.split())  # the regex, 0.2 instead of 0.6 µs)
+    # Lines of CJK text: without whitespace str.split knows and _SPACE_RUN does not, the two agree
+    # (strip() strips all of it anyway): 0.4 instead of 0.7 µs for Sina's QR block's sample.
+    if _SPLIT_ONLY_SPACE.search(text) is None:
+        return " ".join(text.split())
     return _SPACE_RUN.sub(" ", text).strip()
+
+
+# The whitespace str.split() splits at and _SPACE_RUN does not fold (\x0b, \x1c-\x1f, \x85, ...).
+_SPLIT_ONLY_SPACE = re.compile("[" + "".join(
+    re.escape(c) for c in map(chr, range(0x110000)) if c.isspace() and not _SPACE_RUN.fullmatch(c)) + "]")
 
 
 # Sanitised HTML is regular (every attribute quoted, `<` and `&` escaped in text), so a tag pattern
