@@ -36,7 +36,6 @@ class Statements:
     insert_new_article: Any  # ON CONFLICT DO NOTHING, no RETURNING (SQLite's executemany)
     insert_first_version: Any
     set_minhash: Any  # :article_id, :minhash
-    delete_bands: Any  # :article_id
     upsert_sighting: Any
     insert_new_sighting: Any  # a sighting the caller has just looked for and not found
 
@@ -65,7 +64,6 @@ def _build(session: Session) -> Statements:
         insert_first_version=insert_for(session, ArticleVersion.__table__),
         set_minhash=update(ARTICLES).where(ARTICLES.c.id == bindparam("article_id")).values(
             minhash=bindparam("minhash", type_=LargeBinary)),
-        delete_bands=delete(BANDS).where(BANDS.c.article_id == bindparam("article_id")),
         upsert_sighting=upsert_sighting,
         insert_new_sighting=_insert_new_sighting(session, upsert_sighting),
     )
@@ -159,6 +157,15 @@ SQLITE_BANDS_IN_STORE = text(
     "SELECT q.key % :width, q.value FROM json_each(:hashes) AS q WHERE EXISTS"
     " (SELECT 1 FROM article_bands AS b WHERE b.band = q.key % :width AND b.hash = q.value)"
 )
+
+
+# Deleting articles' bands (dedup.delete_bands_of). PostgreSQL: by ix_article_bands_article.
+# SQLite has no article index (migration 0007): by key, or, for articles whose bands cannot be
+# computed, by a scan of the table.
+BANDS_OF_ARTICLES = delete(BANDS).where(BANDS.c.article_id.in_(bindparam("article_ids", expanding=True)))
+SKETCHES_OF_ARTICLES = select(ARTICLES.c.id, ARTICLES.c.minhash).where(
+    ARTICLES.c.id.in_(bindparam("article_ids", expanding=True)))
+SQLITE_DELETE_BAND_ROW = "DELETE FROM article_bands WHERE band = ? AND hash = ? AND article_id = ?"
 
 
 def insert_band_rows(session: Session, rows: list[tuple[int, int, int]]) -> None:
