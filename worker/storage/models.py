@@ -169,7 +169,7 @@ class ArticleBand(Base):
 
     # SQLite: WITHOUT ROWID, the rows live in the primary key's b-tree (one b-tree fewer per
     # row written; migration 0006), and neither the foreign key nor the article index (0007):
-    # together they cost 0.018 of the 0.052 ms per article that writing 32 band rows took.
+    # together they cost 0.020 of the 0.052 ms per article that writing 32 band rows took.
     # An article's bands are deleted by their keys, computed from its stored sketch
     # (dedup.delete_bands_of), before the article. PostgreSQL keeps both: the index serves
     # that delete and the cascade.

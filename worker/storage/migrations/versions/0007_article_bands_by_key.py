@@ -4,7 +4,7 @@ Revision ID: 0007_bands_by_key
 Revises: 0006_bands_without_rowid
 
 A first poll writes 32 band rows per article. On SQLite the foreign key (a parent lookup per row)
-and ix_article_bands_article (a second b-tree per row) cost 0.018 of the 0.052 ms per article
+and ix_article_bands_article (a second b-tree per row) cost 0.020 of the 0.052 ms per article
 that writing them took (docs/benchmarks.md). The index served two things: the cascade from a
 deleted article and re-fingerprinting's delete by article. Both now go through
 worker.storage.dedup.delete_bands_of, which deletes an article's rows by their key, computed
