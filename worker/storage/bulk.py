@@ -112,7 +112,7 @@ def _insert_new(
                                    for band, value in enumerate(fingerprint.bands)])
     clusters = {article_id: dedup.cluster_new_article(session, article_id, banded[article_id], policy, now)
                 for article_id in related}
-    execute_many(session, sql.upsert_sighting, [
+    execute_many(session, sql.insert_new_sighting, [
         {"article_id": ids[i], "source_id": source_id, "entry_key": pending[i].article.entry.entry_key,
          "url": pending[i].article.entry.link, "raw_hash": pending[i].raw_hash, "first_seen_at": now,
          "last_seen_at": now} for i in ids])

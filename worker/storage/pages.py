@@ -16,6 +16,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from worker.core.types import ParsedEntry
+from worker.storage import dedup
 from worker.storage.models import Article, PageFetch, RawPayload, Sighting, Source
 from worker.storage.polling import can_decompress, compress_archived, decompress_archived
 from worker.storage.upsert import insert_for
@@ -158,6 +159,7 @@ def collapse_article(session: Session, old_id: int, new_id: int) -> bool:
     still_seen = session.execute(select(exists().where(Sighting.article_id == old_id))).scalar()
     if still_seen:
         return False
+    dedup.delete_bands_of(session, [old_id])
     session.execute(delete(Article).where(Article.id == old_id))
     return True
 

@@ -56,6 +56,7 @@ def remove_source(session: Session, source_id: int) -> bool:
     if article_ids:
         found = session.execute(select(Article.cluster_id).where(Article.id.in_(article_ids)).distinct())
         clusters = [c for c in found.scalars() if c is not None]
+        dedup.delete_bands_of(session, article_ids)
         session.execute(delete(Article).where(Article.id.in_(article_ids)))
     dedup.settle_clusters(session, clusters, datetime.now(UTC))  # a representative may be gone
     result: Any = session.execute(delete(Source).where(Source.id == source_id))
