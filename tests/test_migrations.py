@@ -51,11 +51,11 @@ def test_migrations_at_head_have_the_models_indexes_on_sqlite(sqlite_url: str) -
     assert all(isinstance(d, tuple) for d in differences)
 
 
-def test_a_new_sqlite_database_has_16_kib_pages_and_wal(sqlite_url: str) -> None:
+def test_a_new_sqlite_database_has_4_kib_pages_and_wal(sqlite_url: str) -> None:
     engine = create_engine(sqlite_url)
     try:
         with engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     finally:
         engine.dispose()

@@ -26,13 +26,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, insertmanyvalues_page_size=500)
 
 
-# Pages of 16 KiB instead of SQLite's 4 KiB: an article row is ~25 KB (raw body, cleaned HTML,
-# text), so each spans 2 overflow pages instead of 7, and a commit copies a quarter as many pages
-# from the WAL into the database (the commit of a 200-item first poll: 0.13 -> 0.07 ms per item;
-# docs/benchmarks.md). It takes effect only when the database file is created, so it comes before
-# journal_mode, which creates it; an existing database keeps its page size (VACUUM would change it).
-SQLITE_PAGE_SIZE = 16384
-# A page cache of 8 MiB instead of SQLite's 2 MB, which at 16 KiB pages holds only 125 pages: a
+# SQLite's own 4 KiB pages, said here because 16 KiB looked better and is not. On the ingest
+# benchmark's empty database 16 KiB pages made the commit of a 200-item poll cheaper (0.13 -> 0.09
+# ms per item: a ~20 KB article row spans 2 overflow pages instead of 6). But each new article's
+# 32 band rows land on random leaves of the band b-tree, and a commit writes every leaf it touched
+# to the WAL: with 100,000 articles stored, band writes cost 0.48 ms of CPU per new article at
+# 4 KiB and 0.70 at 16 KiB (benchmarks/band_writes_at_scale.py; docs/benchmarks.md). It takes
+# effect only when the file is created (before journal_mode, which creates it).
+SQLITE_PAGE_SIZE = 4096
+# A page cache of 8 MiB instead of SQLite's 2 MB, ~500 pages of 4 KiB: a
 # 200-item first poll writes ~5 MB of article rows in one transaction, so pages were spilled to
 # the WAL and read back while the same transaction still needed them (the band probe, the unique
 # indexes). On benchmarks/ingest.py's first poll: inserts 0.207 -> 0.199 and the band probe 0.051
