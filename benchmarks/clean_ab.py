@@ -68,9 +68,10 @@ HELPERS = ("worker/core/plaintext.py", "worker/core/selectors.py")
 
 
 @contextlib.contextmanager
-def ref_helpers(ref: str) -> Iterator[None]:
+def ref_helpers(ref: str, helpers: tuple[str, ...] = HELPERS) -> Iterator[None]:
+    """The ref's versions of these modules in sys.modules while the block runs."""
     saved = {}
-    for path in HELPERS:
+    for path in helpers:
         name = path[:-len(".py")].replace("/", ".")
         saved[name] = sys.modules.get(name)
         sys.modules[name] = module_at(ref, path, "feedwash_ref_" + Path(path).stem)

@@ -13,14 +13,12 @@ the two parsers interleaved in one process, process CPU time, best of the rounds
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from benchmarks.clean_ab import ROOT, SHARED_CANDIDATES, module_at
+from benchmarks.clean_ab import ROOT, SHARED_CANDIDATES, module_at, ref_helpers
 from benchmarks.ingest import feed_bytes
 from worker.core import feed as new_feed
 from worker.gctuning import tune_for_ingest
@@ -29,26 +27,8 @@ HELPERS = ("worker/core/decode.py", "worker/core/xmlfeed.py", "worker/core/urls.
 HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
 
 
-@contextlib.contextmanager
-def ref_helpers(ref: str) -> Iterator[None]:
-    import sys
-    saved = {}
-    for path in HELPERS:
-        name = path[:-len(".py")].replace("/", ".")
-        saved[name] = sys.modules.get(name)
-        sys.modules[name] = module_at(ref, path, "feedwash_ref_" + Path(path).stem)
-    try:
-        yield
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                del sys.modules[name]
-            else:
-                sys.modules[name] = module
-
-
 def ref_parse_feed(ref: str) -> Callable[..., Any]:
-    with ref_helpers(ref):
+    with ref_helpers(ref, HELPERS):
         module = module_at(ref, "worker/core/feed.py", "feedwash_ref_feed")
     return module.parse_feed  # type: ignore[no-any-return]
 
