@@ -17,6 +17,21 @@ from worker.storage.db import dispose_engines
 
 settings = get_settings()
 
+
+def broker_transport_options(broker_url: str) -> dict[str, Any]:
+    """Redis has no acks: an unacknowledged message is restored after the visibility timeout
+    (docs/reliability.md "kill -9"). The embedded SQLAlchemy broker must get none of these: its
+    transport hands its options to create_engine(), which refuses unknown ones, and every
+    worker and beat then died on their first message (`make run` did, until session 4)."""
+    if not broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return {}
+    return {
+        "visibility_timeout": settings.broker_visibility_timeout_seconds,
+        "unacked_restore_interval": settings.broker_restore_interval_seconds,
+        "unacked_restore_throttle": 1,
+    }
+
+
 app = Celery("feedwash", broker=settings.resolved_broker_url(), include=["worker.tasks"])
 app.conf.update(
     task_acks_late=True,  # a task killed mid-way is redelivered; tasks are idempotent
@@ -27,13 +42,7 @@ app.conf.update(
     timezone="UTC",
     broker_connection_retry_on_startup=True,
     broker_connection_max_retries=None,  # a restarted broker is waited for, never given up on
-    # Redis has no acks: an unacknowledged message is restored after the visibility timeout
-    # (docs/reliability.md "kill -9"). Ignored by the embedded SQLAlchemy broker.
-    broker_transport_options={
-        "visibility_timeout": settings.broker_visibility_timeout_seconds,
-        "unacked_restore_interval": settings.broker_restore_interval_seconds,
-        "unacked_restore_throttle": 1,
-    },
+    broker_transport_options=broker_transport_options(settings.resolved_broker_url()),
     beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     beat_schedule={
         "dispatch-due-sources": {
