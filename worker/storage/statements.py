@@ -119,6 +119,18 @@ class BulkStatements:
 
 _BULK_BY_DIALECT: dict[str, BulkStatements] = {}
 
+# PostgreSQL's known_identities: arrays instead of expanding IN lists, so the statement text
+# never changes. A chunk of 10 entries binds ~60 values: past psycopg's 50-parameter limit for
+# caching a query's conversion, it was re-parsed on every poll, and SQLAlchemy re-rendered the
+# IN lists (~1 ms of worker CPU per 10-item poll together, benchmarks/polling.py --profile).
+PG_KNOWN_IDENTITIES = text(
+    "SELECT key FROM tombstones WHERE key = ANY(CAST(:stones AS text[]))"
+    " UNION ALL SELECT content_hash FROM articles WHERE content_hash = ANY(CAST(:hashes AS text[]))"
+    " UNION ALL SELECT entry_key FROM sightings"
+    "  WHERE source_id = :source_id AND entry_key = ANY(CAST(:entry_keys AS text[]))"
+    " UNION ALL SELECT canonical_url FROM articles WHERE canonical_url = ANY(CAST(:urls AS text[]))"
+)
+
 
 def bulk_statements(session: Session) -> BulkStatements:
     dialect = session.get_bind().dialect.name
@@ -127,7 +139,7 @@ def bulk_statements(session: Session) -> BulkStatements:
         found = _BULK_BY_DIALECT[dialect] = BulkStatements(
             # One round trip for the four lookups: every value known as a tombstone key, a
             # content hash, an entry key of this source or a canonical URL.
-            known_identities=union_all(
+            known_identities=PG_KNOWN_IDENTITIES if dialect == "postgresql" else union_all(
                 select(TOMBSTONES.c.key).where(TOMBSTONES.c.key.in_(bindparam("stones", expanding=True))),
                 select(ARTICLES.c.content_hash).where(
                     ARTICLES.c.content_hash.in_(bindparam("hashes", expanding=True))),
@@ -148,7 +160,7 @@ def pg_int_array(values: Iterable[int]) -> str:
     psycopg dumps a Python list element by element in Python: a poll's six arrays of 320 band
     numbers, hashes and ids cost its worker ~2 ms of CPU per 10-item poll that way, the literal
     ~0.1 (benchmarks/polling.py --profile). Integers only: nothing in them needs quoting."""
-    return "{" + ",".join(str(int(value)) for value in values) + "}"
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 # Which of a chunk's (band, hash) pairs are stored: one primary-key probe per pair, with the
