@@ -18,7 +18,7 @@ from sqlalchemy import Integer, LargeBinary, Table, Text, bindparam, delete, sel
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
-from worker.storage.driver_many import execute_many
+from worker.storage.driver_many import execute_many, insert_many_returning
 from worker.storage.models import Article, ArticleBand, ArticleVersion, Sighting, Tombstone
 from worker.storage.upsert import insert_for
 
@@ -219,14 +219,15 @@ def insert_new_articles(session: Session, rows: list[dict[str, Any]]) -> dict[st
     """Insert article rows (every column but id), ON CONFLICT DO NOTHING; returns content_hash
     -> id of the rows that went in. A row left out (a unique key taken meanwhile) is absent.
 
-    PostgreSQL: one INSERT ... RETURNING per page of rows. SQLite: the driver's executemany
-    (execute_many), then one lookup of the ids: SQLAlchemy's multi-row RETURNING statement cost
-    twice the engine's work per ~20 KB row. A looked-up row counts as ours only if its public_id
-    is ours too."""
+    PostgreSQL: psycopg's executemany of INSERT ... RETURNING (driver_many.py). SQLite: the
+    driver's executemany (execute_many), then one lookup of the ids: SQLAlchemy's multi-row
+    RETURNING statement cost twice the engine's work per ~20 KB row. A looked-up row counts as
+    ours only if its public_id is ours too."""
     if not rows:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        return {str(h): int(i) for h, i in session.execute(bulk_statements(session).insert_articles, rows)}
+        inserted = insert_many_returning(session, bulk_statements(session).insert_articles, rows)
+        return {str(h): int(i) for h, i in inserted}
     execute_many(session, statements(session).insert_new_article, rows)
     ours = {row["content_hash"]: row["public_id"] for row in rows}
     found = session.connection().execute(SQLITE_INSERTED_IDS, {"hashes": json.dumps(list(ours))})
