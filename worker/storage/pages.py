@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from worker.core.types import ParsedEntry
@@ -24,8 +24,11 @@ from worker.storage.upsert import insert_for
 
 def full_text_mode(session: Session, source_id: int, default: str) -> str:
     """The source's own setting, else the deployment's `default`."""
-    mode = session.execute(select(Source.full_text).where(Source.id == source_id)).scalar_one_or_none()
+    mode = session.execute(_FULL_TEXT_MODE, {"source_id": source_id}).scalar_one_or_none()
     return mode or default
+
+
+_FULL_TEXT_MODE = select(Source.__table__.c.full_text).where(Source.__table__.c.id == bindparam("source_id"))
 
 
 def set_full_text_mode(session: Session, source_id: int, mode: str) -> bool:

@@ -163,13 +163,15 @@ def _last_full_size(session: Session, source_id: int) -> int:
 
 def prune_fetch_log(session: Session, source_id: int, keep: int) -> None:
     """Keep the newest `keep` rows of this source."""
-    oldest_kept = session.execute(
-        select(FETCH_LOG.c.id).where(FETCH_LOG.c.source_id == source_id)
-        .order_by(FETCH_LOG.c.id.desc()).offset(max(keep, 1) - 1).limit(1)
-    ).scalar_one_or_none()
-    if oldest_kept is not None:
-        session.execute(delete(FETCH_LOG).where(FETCH_LOG.c.source_id == source_id,
-                                                FETCH_LOG.c.id < oldest_kept))
+    session.execute(_PRUNE_FETCH_LOG, {"source_id": source_id, "skip": max(keep, 1) - 1})
+
+
+# One statement, built once: rows older than the oldest kept one (none while fewer than `keep`
+# rows exist: the subquery is then NULL). It was a lookup then a DELETE, two round trips a poll.
+_OLDEST_KEPT = (select(FETCH_LOG.c.id).where(FETCH_LOG.c.source_id == bindparam("source_id"))
+                .order_by(FETCH_LOG.c.id.desc()).offset(bindparam("skip")).limit(1).scalar_subquery())
+_PRUNE_FETCH_LOG = delete(FETCH_LOG).where(FETCH_LOG.c.source_id == bindparam("source_id"),
+                                           FETCH_LOG.c.id < _OLDEST_KEPT)
 
 
 def move_source(session: Session, source_id: int, old_url: str, new_url: str) -> str:
