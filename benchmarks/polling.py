@@ -95,7 +95,7 @@ def serve(port_queue: Any, items: int) -> None:
     server.serve_forever()
 
 
-def worker(results: Any, ready: Any, go: Any, batch: int) -> None:
+def worker(results: Any, ready: Any, go: Any, batch: int, profile_to: str | None = None) -> None:
     from worker import ingest, poll  # noqa: F401 (imported before the clock starts)
     from worker.gctuning import tune_for_ingest
     from worker.storage import repo
@@ -107,6 +107,12 @@ def worker(results: Any, ready: Any, go: Any, batch: int) -> None:
     polls, statuses = 0, {}
     ready.put(os.getpid())
     go.wait()
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting on PG
+        profiler.enable()
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     while True:
@@ -119,14 +125,20 @@ def worker(results: Any, ready: Any, go: Any, batch: int) -> None:
             statuses[report.status] = statuses.get(report.status, 0) + 1
             polls += 1
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    if profiler is not None and profile_to:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
     results.put({"polls": polls, "statuses": statuses, "cpu": cpu,
                  "seconds": time.perf_counter() - started, "max_rss_kb": usage.ru_maxrss})
 
 
-def run_pass(ctx: Any, workers: int, batch: int) -> dict[str, Any]:
+def run_pass(ctx: Any, workers: int, batch: int, profile_to: str | None = None) -> dict[str, Any]:
+    """`profile_to`: the first worker runs under cProfile and dumps its stats there (its CPU
+    figure then includes the profiler's overhead)."""
     results, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=worker, args=(results, ready, go, batch)) for _ in range(workers)]
+    procs = [ctx.Process(target=worker, args=(results, ready, go, batch, profile_to if i == 0 else None))
+             for i in range(workers)]
     for proc in procs:
         proc.start()
     for _ in procs:  # imports and connections are not what is measured
@@ -149,6 +161,14 @@ def run_pass(ctx: Any, workers: int, batch: int) -> dict[str, Any]:
     }
 
 
+def print_profile(label: str, path: str, top: int = 40) -> None:
+    import pstats
+
+    for order in ("tottime", "cumulative"):
+        print(f"==== {label}: one worker's polls, top {top} by {order} ====", file=sys.stderr)
+        pstats.Stats(path, stream=sys.stderr).strip_dirs().sort_stats(order).print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,6 +176,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10, help="items per feed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=20, help="sources claimed per dispatch")
+    parser.add_argument("--profile", action="store_true",
+                        help="run one worker's polls under cProfile; print its top functions per pass")
     args = parser.parse_args()
 
     from sqlalchemy import create_engine, text, update
@@ -184,10 +206,14 @@ def main() -> None:
         with transaction() as session:
             for n in range(args.sources):
                 repo.ensure_source(session, "feed", f"http://127.0.0.1:{port}/feed/{n}.xml", ingest.utcnow())
-        first = run_pass(ctx, args.workers, args.batch)
+        profiles = [os.path.join(data_dir, f"pass{n}.prof") if args.profile else None for n in (1, 2)]
+        first = run_pass(ctx, args.workers, args.batch, profiles[0])
         with transaction() as session:  # everything due again; ETags are stored now
             session.execute(update(Source).values(next_poll_at=ingest.utcnow()))
-        second = run_pass(ctx, args.workers, args.batch)
+        second = run_pass(ctx, args.workers, args.batch, profiles[1])
+        for label, path in zip(("200 path", "304 path"), profiles, strict=True):
+            if path:
+                print_profile(label, path)
         get_engine().dispose()
         print(json.dumps({"sources": args.sources, "items_per_feed": args.items, "workers": args.workers,
                           "cpus": os.cpu_count(), "200_path": first, "304_path": second}, indent=2))

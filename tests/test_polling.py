@@ -255,7 +255,7 @@ def test_per_source_bounds_and_extra_headers_from_the_cli(sqlite_url: str, https
     assert bad.exit_code == 2
 
 
-def test_fetch_log_keeps_the_newest_rows(sqlite_url: str, httpserver: HTTPServer,
+def test_fetch_log_keeps_the_newest_rows(database_url: str, httpserver: HTTPServer,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from worker.settings import get_settings
 

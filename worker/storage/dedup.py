@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import BigInteger
 
 from worker.core import neardup
 from worker.core.changes import measure_change
@@ -40,10 +38,12 @@ from worker.storage.statements import (
     CANDIDATES,
     EXISTING,
     PG_BANDS_IN_STORE,
+    PG_LOCK_BANDS,
     SKETCHES_OF_ARTICLES,
     SQLITE_BANDS_IN_STORE,
     SQLITE_DELETE_BAND_ROW,
     insert_band_rows,
+    pg_int_array,
     statements,
 )
 from worker.storage.upsert import insert_for
@@ -321,7 +321,7 @@ def bands_in_store(session: Session, band_lists: Sequence[Sequence[int]]) -> set
         return set()
     if session.get_bind().dialect.name == "postgresql":  # arrays: one statement text, one plan
         pairs = {pair for bands in band_lists for pair in enumerate(bands)}
-        arrays = {"bands": [b for b, _ in pairs], "hashes": [h for _, h in pairs]}
+        arrays = {"bands": pg_int_array(b for b, _ in pairs), "hashes": pg_int_array(h for _, h in pairs)}
         rows = session.execute(PG_BANDS_IN_STORE, arrays)
     else:  # one JSON array of the hashes, band = position modulo the band count
         if any(len(bands) != neardup.NUM_BANDS for bands in band_lists):
@@ -336,15 +336,13 @@ def lock_bands(session: Session, bands: Sequence[int]) -> None:
     first one's committed bands. Sorted, so two writers never wait on each other in a cycle."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: BEGIN IMMEDIATE already holds the database's single write lock
-    stmt = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
-        bindparam("keys", type_=ARRAY(BigInteger)))
     # A poll stores many articles in one transaction, so two polls can each hold bands the
     # other needs next (story X then a reprint of Y, against Y then a reprint of X): PostgreSQL
     # then aborts one lock wait. Inside a savepoint that costs only this article's lock (its
     # near-duplicate lookup may miss the other poll's uncommitted reprint), never the poll.
     try:
         with session.begin_nested():
-            session.execute(stmt, {"keys": sorted(set(bands))})
+            session.execute(PG_LOCK_BANDS, {"keys": pg_int_array(sorted(set(bands)))})
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
             raise

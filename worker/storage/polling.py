@@ -77,8 +77,17 @@ class PollTarget:
     redirect: RedirectState
 
 
+# A poll's first read: a Core select of the columns it needs (session.get loaded and tracked the
+# whole Source object, ~0.4 ms of worker CPU per poll on PostgreSQL, benchmarks/polling.py
+# --profile).
+_POLL_TARGET = select(*(SOURCES.c[name] for name in (
+    "id", "url", "status", "etag", "last_modified", "interval_minutes", "min_interval_minutes",
+    "max_interval_minutes", "extra_headers", "error_count", "failing_since", "entry_rate_per_day",
+    "redirect_url", "redirect_streak"))).where(SOURCES.c.id == bindparam("source_id"))
+
+
 def poll_target(session: Session, source_id: int) -> PollTarget | None:
-    source = session.get(Source, source_id)
+    source = session.execute(_POLL_TARGET, {"source_id": source_id}).one_or_none()
     if source is None:
         return None
     return PollTarget(
@@ -123,7 +132,7 @@ def record_poll(session: Session, source_id: int, record: PollRecord, keep: int)
         "paused_reason": decision.reason if decision.status in ("paused", "dead") else None,
     }
     if record.outcome == "error":
-        values.update(last_error=record.message, error_count=SOURCES.c.error_count + 1)
+        values.update(last_error=record.message)  # and error_count + 1: _source_update
     elif record.outcome == "busy":
         pass  # no request was made: nothing to count for or against the source
     else:
@@ -132,9 +141,10 @@ def record_poll(session: Session, source_id: int, record: PollRecord, keep: int)
                                          ("title", record.title)) if v})
     if record.redirect is not None:
         values.update(redirect_url=record.redirect.candidate_url, redirect_streak=record.redirect.streak)
-    session.execute(update(SOURCES).where(SOURCES.c.id == source_id).values(**values))
+    update_source = _source_update(tuple(values), count_error=record.outcome == "error")
+    session.execute(update_source, {"source_id": source_id, **{f"new_{k}": v for k, v in values.items()}})
     message = "; ".join(m for m in (record.message, *record.notes) if m) or None
-    session.execute(insert(FETCH_LOG), {
+    session.execute(_INSERT_LOG, {
         "source_id": source_id, "started_at": record.started_at, "duration_ms": record.duration_ms,
         "fetch_ms": record.fetch_ms,
         "status_code": record.status_code, "outcome": record.outcome, "bytes": record.size,
@@ -143,6 +153,26 @@ def record_poll(session: Session, source_id: int, record: PollRecord, keep: int)
         "message": message, "next_poll_at": decision.when, "reason": decision.reason,
     })
     prune_fetch_log(session, source_id, keep)
+
+
+# record_poll's statements, built once (per set of columns for the source's update): composing
+# them per poll cost ~0.3 ms of worker CPU on PostgreSQL (benchmarks/polling.py --profile).
+_INSERT_LOG = insert(FETCH_LOG)
+_SOURCE_UPDATES: dict[tuple[tuple[str, ...], bool], Any] = {}
+
+
+def _source_update(names: tuple[str, ...], *, count_error: bool) -> Any:
+    """UPDATE sources SET each of `names` = :new_<name> (and error_count + 1) WHERE id = :source_id."""
+    key = (names, count_error)
+    found = _SOURCE_UPDATES.get(key)
+    if found is None:
+        values: dict[str, Any] = {
+            name: bindparam(f"new_{name}", type_=SOURCES.c[name].type) for name in names}
+        if count_error:
+            values["error_count"] = SOURCES.c.error_count + 1
+        found = _SOURCE_UPDATES[key] = update(SOURCES).where(
+            SOURCES.c.id == bindparam("source_id")).values(values)
+    return found
 
 
 def _last_full_size(session: Session, source_id: int) -> int:
@@ -154,13 +184,15 @@ def _last_full_size(session: Session, source_id: int) -> int:
 
 def prune_fetch_log(session: Session, source_id: int, keep: int) -> None:
     """Keep the newest `keep` rows of this source."""
-    oldest_kept = session.execute(
-        select(FETCH_LOG.c.id).where(FETCH_LOG.c.source_id == source_id)
-        .order_by(FETCH_LOG.c.id.desc()).offset(max(keep, 1) - 1).limit(1)
-    ).scalar_one_or_none()
-    if oldest_kept is not None:
-        session.execute(delete(FETCH_LOG).where(FETCH_LOG.c.source_id == source_id,
-                                                FETCH_LOG.c.id < oldest_kept))
+    session.execute(_PRUNE_FETCH_LOG, {"source_id": source_id, "skip": max(keep, 1) - 1})
+
+
+# One statement, built once: rows older than the oldest kept one (none while fewer than `keep`
+# rows exist: the subquery is then NULL). It was a lookup then a DELETE, two round trips a poll.
+_OLDEST_KEPT = (select(FETCH_LOG.c.id).where(FETCH_LOG.c.source_id == bindparam("source_id"))
+                .order_by(FETCH_LOG.c.id.desc()).offset(bindparam("skip")).limit(1).scalar_subquery())
+_PRUNE_FETCH_LOG = delete(FETCH_LOG).where(FETCH_LOG.c.source_id == bindparam("source_id"),
+                                           FETCH_LOG.c.id < _OLDEST_KEPT)
 
 
 def move_source(session: Session, source_id: int, old_url: str, new_url: str) -> str:

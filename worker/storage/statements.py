@@ -10,6 +10,7 @@ hit on an already compiled statement.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,7 +18,7 @@ from sqlalchemy import Integer, LargeBinary, Table, Text, bindparam, delete, sel
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
-from worker.storage.driver_many import execute_many
+from worker.storage.driver_many import execute_many, insert_many_returning
 from worker.storage.models import Article, ArticleBand, ArticleVersion, Sighting, Tombstone
 from worker.storage.upsert import insert_for
 
@@ -118,6 +119,18 @@ class BulkStatements:
 
 _BULK_BY_DIALECT: dict[str, BulkStatements] = {}
 
+# PostgreSQL's known_identities: arrays instead of expanding IN lists, so the statement text
+# never changes. A chunk of 10 entries binds ~60 values: past psycopg's 50-parameter limit for
+# caching a query's conversion, it was re-parsed on every poll, and SQLAlchemy re-rendered the
+# IN lists (~1 ms of worker CPU per 10-item poll together, benchmarks/polling.py --profile).
+PG_KNOWN_IDENTITIES = text(
+    "SELECT key FROM tombstones WHERE key = ANY(CAST(:stones AS text[]))"
+    " UNION ALL SELECT content_hash FROM articles WHERE content_hash = ANY(CAST(:hashes AS text[]))"
+    " UNION ALL SELECT entry_key FROM sightings"
+    "  WHERE source_id = :source_id AND entry_key = ANY(CAST(:entry_keys AS text[]))"
+    " UNION ALL SELECT canonical_url FROM articles WHERE canonical_url = ANY(CAST(:urls AS text[]))"
+)
+
 
 def bulk_statements(session: Session) -> BulkStatements:
     dialect = session.get_bind().dialect.name
@@ -126,7 +139,7 @@ def bulk_statements(session: Session) -> BulkStatements:
         found = _BULK_BY_DIALECT[dialect] = BulkStatements(
             # One round trip for the four lookups: every value known as a tombstone key, a
             # content hash, an entry key of this source or a canonical URL.
-            known_identities=union_all(
+            known_identities=PG_KNOWN_IDENTITIES if dialect == "postgresql" else union_all(
                 select(TOMBSTONES.c.key).where(TOMBSTONES.c.key.in_(bindparam("stones", expanding=True))),
                 select(ARTICLES.c.content_hash).where(
                     ARTICLES.c.content_hash.in_(bindparam("hashes", expanding=True))),
@@ -140,6 +153,14 @@ def bulk_statements(session: Session) -> BulkStatements:
                 ARTICLES.c.content_hash, ARTICLES.c.id),
         )
     return found
+
+
+def pg_int_array(values: Iterable[int]) -> str:
+    """An integer array as PostgreSQL's text literal ('{1,2,3}'), for a CAST(:x AS bigint[]).
+    psycopg dumps a Python list element by element in Python: a poll's six arrays of 320 band
+    numbers, hashes and ids cost its worker ~2 ms of CPU per 10-item poll that way, the literal
+    ~0.1 (benchmarks/polling.py --profile). Integers only: nothing in them needs quoting."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 # Which of a chunk's (band, hash) pairs are stored: one primary-key probe per pair, with the
@@ -159,6 +180,10 @@ SQLITE_BANDS_IN_STORE = text(
 )
 
 
+# Transaction-scoped advisory locks on band hashes (dedup.lock_bands), in the given order.
+PG_LOCK_BANDS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+
+
 # Deleting articles' bands (dedup.delete_bands_of). PostgreSQL: by ix_article_bands_article.
 # SQLite has no article index (migration 0007): by key, or, for articles whose bands cannot be
 # computed, by a scan of the table.
@@ -175,8 +200,9 @@ def insert_band_rows(session: Session, rows: list[tuple[int, int, int]]) -> None
     PostgreSQL: one INSERT over three unnested arrays (an executemany cost the server ~30 ms
     of CPU per 5-article poll in the soak)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(PG_INSERT_BANDS, {"bands": [r[0] for r in rows], "hashes": [r[1] for r in rows],
-                                          "ids": [r[2] for r in rows]})
+        session.execute(PG_INSERT_BANDS, {"bands": pg_int_array(r[0] for r in rows),
+                                          "hashes": pg_int_array(r[1] for r in rows),
+                                          "ids": pg_int_array(r[2] for r in rows)})
         return
     session.connection().exec_driver_sql(
         "INSERT INTO article_bands (band, hash, article_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", rows)
@@ -193,14 +219,15 @@ def insert_new_articles(session: Session, rows: list[dict[str, Any]]) -> dict[st
     """Insert article rows (every column but id), ON CONFLICT DO NOTHING; returns content_hash
     -> id of the rows that went in. A row left out (a unique key taken meanwhile) is absent.
 
-    PostgreSQL: one INSERT ... RETURNING per page of rows. SQLite: the driver's executemany
-    (execute_many), then one lookup of the ids: SQLAlchemy's multi-row RETURNING statement cost
-    twice the engine's work per ~20 KB row. A looked-up row counts as ours only if its public_id
-    is ours too."""
+    PostgreSQL: psycopg's executemany of INSERT ... RETURNING (driver_many.py). SQLite: the
+    driver's executemany (execute_many), then one lookup of the ids: SQLAlchemy's multi-row
+    RETURNING statement cost twice the engine's work per ~20 KB row. A looked-up row counts as
+    ours only if its public_id is ours too."""
     if not rows:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        return {str(h): int(i) for h, i in session.execute(bulk_statements(session).insert_articles, rows)}
+        inserted = insert_many_returning(session, bulk_statements(session).insert_articles, rows)
+        return {str(h): int(i) for h, i in inserted}
     execute_many(session, statements(session).insert_new_article, rows)
     ours = {row["content_hash"]: row["public_id"] for row in rows}
     found = session.connection().execute(SQLITE_INSERTED_IDS, {"hashes": json.dumps(list(ours))})
