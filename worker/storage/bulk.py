@@ -25,7 +25,8 @@ from worker.storage import dedup, repo
 from worker.storage.statements import (
     bulk_statements,
     execute_many,
-    insert_band_rows,
+    insert_bands_of_new_articles,
+    insert_first_versions,
     insert_new_articles,
     statements,
 )
@@ -102,14 +103,10 @@ def _insert_new(
            if pending[i].article.content_hash in inserted}  # the rest lost a race: one by one
     if not ids:
         return {}
-    execute_many(session, sql.insert_first_version, [
-        {"article_id": ids[i], "version": 1, "content_hash": pending[i].article.content_hash,
-         "diff_ratio": None, "bumped": True, "reason": "new", "created_at": now} for i in ids])
+    insert_first_versions(session, {ids[i]: pending[i].article.content_hash for i in ids}, now)
     banded = {ids[i]: fingerprints[i] for i in ids if fingerprints[i].bands}
     related = _with_candidates(session, banded, policy)
-    if banded:
-        insert_band_rows(session, [(band, value, article_id) for article_id, fingerprint in banded.items()
-                                   for band, value in enumerate(fingerprint.bands)])
+    insert_bands_of_new_articles(session, {article_id: f.bands for article_id, f in banded.items()})
     clusters = {article_id: dedup.cluster_new_article(session, article_id, banded[article_id], policy, now)
                 for article_id in related}
     execute_many(session, sql.insert_new_sighting, [
