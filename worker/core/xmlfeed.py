@@ -129,6 +129,98 @@ def parse_date(value: str) -> Any:
         return _parse_date_cached(value)
 
 
+# ---- CDATA sections lifted out of libxml2's way ------------------------------------------------
+# libxml2 reads a CDATA section character by character (UTF-8 decoding, XML Char checks, line
+# ends): ~90 % of its parse of an RSS feed whose descriptions are CDATA (0.041 -> 0.005 ms per
+# 8 KB item without their content). So the content of each section is taken out before the parse,
+# checked and decoded here as libxml2 would (strict UTF-8, XML 1.0 Chars only, CR LF and CR read
+# as LF), and a token stands in its place; _Reader._leaf_text puts the content back. Whatever
+# libxml2 would reject (bytes that are not UTF-8, a control character, U+FFFE/U+FFFF, a text over
+# its 10 MB limit) is left in place, so the parse still fails where it failed. Only UTF-8 as this
+# module is given it (worker.core.decode writes that declaration), and only when no text of the
+# document can hold the token's own (private-use) characters.
+_UTF8_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>"
+_CDATA_OPEN = b"<![CDATA["
+_MARKUP_OPEN = re.compile(rb"<[!?]")  # a comment, a PI, a CDATA section, or a DOCTYPE's markup
+# Every byte but the C0 controls XML 1.0 forbids: translate(None, these) leaves only those
+# (~0.4 ns a byte; a regex character class takes ~3 ns).
+_XML_CHAR_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in b"\t\n\r")
+_LIBXML2_MAX_TEXT = 10_000_000  # XML_MAX_TEXT_LENGTH without huge_tree
+_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"
+# No text of the document can hold a token's characters when its bytes have no character of
+# U+E000..U+EFFF (UTF-8 lead byte EE; memchr finds none in a Chinese or English feed, where a
+# search for the token's three bytes takes ~6 us per 8 KB) and no character reference.
+_TOKEN_LEAD_BYTE = b"\xee"
+_TOKEN = re.compile(f"{_TOKEN_OPEN}([0-9]+){_TOKEN_CLOSE}")
+
+
+def lift_cdata(xml: bytes) -> tuple[bytes, dict[str, str]]:
+    """(the document with a token for the content of each CDATA section, token -> content), or
+    (xml, {}) when a section is not lifted as libxml2 would read it."""
+    if (not xml.startswith(_UTF8_DECLARATION) or len(xml) > _LIBXML2_MAX_TEXT
+            or _TOKEN_LEAD_BYTE in xml or has_charref(xml) or _CDATA_OPEN not in xml):
+        return xml, {}
+    parts: list[bytes] = []
+    lifted: dict[str, str] = {}
+    done = at = len(_UTF8_DECLARATION)
+    while (markup := _MARKUP_OPEN.search(xml, at)) is not None:
+        start = markup.start()
+        if xml.startswith(_CDATA_OPEN, start):
+            content_start = start + len(_CDATA_OPEN)
+            end = _cdata_end(xml, content_start)
+            if end == -1:
+                return xml, {}
+            content = xml[content_start:end]
+            if content.translate(None, _XML_CHAR_BYTES):  # a C0 control
+                return xml, {}
+            try:
+                text = content.decode("utf-8")
+            except UnicodeDecodeError:
+                return xml, {}
+            if "\ufffe" in text or "\uffff" in text:  # on the str: 4x faster than on the bytes
+                return xml, {}
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            token = f"{_TOKEN_OPEN}{len(lifted)}{_TOKEN_CLOSE}"
+            lifted[token] = text
+            parts += (xml[done:content_start], token.encode())
+            done = at = end
+        elif xml.startswith(b"<!--", start):
+            end = xml.find(b"-->", start + 4)
+            if end == -1:
+                return xml, {}
+            at = end + 3
+        elif xml.startswith(b"<?", start):
+            end = xml.find(b"?>", start + 2)
+            if end == -1:
+                return xml, {}
+            at = end + 2
+        else:  # <!DOCTYPE and its declarations: not read here (the fast path declines them)
+            return xml, {}
+    if not lifted:
+        return xml, {}
+    parts.append(xml[done:])
+    return b"".join(parts), lifted
+
+
+def _cdata_end(xml: bytes, at: int) -> int:
+    """Where the `]]>` that ends a section starting at `at` is, or -1. By memchr for "]" (rare in
+    HTML): bytes.find(b"]]>") skips badly over HTML, where ">" is everywhere (6 us per 8 KB)."""
+    while (at := xml.find(b"]", at)) != -1:
+        if xml.startswith(b"]>", at + 1):
+            return at
+        at += 1
+    return -1
+
+
+def _restored(text: str, lifted: dict[str, str]) -> str:
+    """An element's text with the lifted CDATA content in place of its tokens."""
+    whole = lifted.get(text)  # the usual case: the element's text is one CDATA section
+    if whole is not None:
+        return whole
+    return _TOKEN.sub(lambda match: lifted[match.group(0)], text) if _TOKEN_OPEN in text else text
+
+
 class Declined(Exception):
     """The fast path is not sure; feedparser decides."""
 
@@ -202,6 +294,7 @@ class _Reader:
         self.baseuri = content_location or ""
         self.exact_base = bool(self.baseuri)  # or any base attribute: see read()
         self.basestack: list[str] = []
+        self.lifted: dict[str, str] = {}  # token -> CDATA content (lift_cdata)
 
     # ---- namespaces and names ------------------------------------------------------------------
 
@@ -344,11 +437,13 @@ class _Reader:
 
     # ---- text ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _leaf_text(el: Any) -> str:
+    def _leaf_text(self, el: Any) -> str:
         if len(el):
             raise Declined(f"markup inside <{el.tag}>")  # feedparser would switch to xhtml
-        return el.text or ""
+        text = el.text
+        if not text:
+            return ""
+        return _restored(text, self.lifted) if self.lifted else text
 
     def _text(self, el: Any, *, relative: bool = False) -> str:
         """mixin.pop for a text element: strip, resolve (links, ids), finish."""
@@ -370,7 +465,8 @@ class _Reader:
     # ---- the document --------------------------------------------------------------------------
 
     def read(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        root = etree.fromstring(self.xml, _PARSER)
+        skeleton, self.lifted = lift_cdata(self.xml)
+        root = etree.fromstring(skeleton, _PARSER)
         self.exact_base = self.exact_base or bool(_HAS_BASE_ATTR(root))
         name = self._name(root)
         self._enter(root)
@@ -586,6 +682,8 @@ class _Reader:
         """_start_author/_end_author: the element's own text, unless name/email parts say more."""
         detail = self._author_parts(el)
         own = (el.text or "") + "".join(child.tail or "" for child in el)
+        if self.lifted:
+            own = _restored(own, self.lifted)
         entry["author"] = finish_text(own) if self.latin1_range else own.strip()
         if detail:
             name, email = detail.get("name"), detail.get("email")
