@@ -177,15 +177,25 @@ def check(ref: dict[str, Any], sets: dict[str, Sequence[pipeline.CleanedBody]], 
 Timed = tuple[Callable[[Any], Any], Sequence[Any]]  # a function and what it is called on
 
 
-def alternated(pairs: dict[str, tuple[Timed, Timed]], rounds: int) -> None:
+def alternated(pairs: dict[str, tuple[Timed, Timed]], rounds: int, chunk: int = 100) -> None:
+    """Per round, chunk by chunk: the ref's function on a chunk, then this tree's on the same
+    chunk (the other order every other round), so a busy second core weighs on both alike."""
     for name, sides in pairs.items():
         times: dict[str, list[float]] = {"ref": [], "new": []}
-        for _ in range(rounds):
-            for side, (fn, items) in zip(("ref", "new"), sides, strict=True):
-                start = time.process_time()
-                for item in items:
-                    fn(item)
-                times[side].append((time.process_time() - start) * 1e6 / len(items))
+        count = len(sides[0][1])
+        for round_ in range(rounds):
+            spent = {"ref": 0.0, "new": 0.0}
+            order = list(zip(("ref", "new"), sides, strict=True))
+            if round_ % 2:
+                order.reverse()
+            for start in range(0, count, chunk):
+                for side, (fn, items) in order:
+                    begin = time.process_time()
+                    for item in items[start:start + chunk]:
+                        fn(item)
+                    spent[side] += time.process_time() - begin
+            for side, seconds in spent.items():
+                times[side].append(seconds * 1e6 / count)
         before, after = statistics.median(times["ref"]), statistics.median(times["new"])
         print(f"| {name} | {before:.1f} | {after:.1f} | {before - after:+.1f} |")
 
@@ -219,6 +229,11 @@ def main() -> None:
             (lambda a: ref["fingerprint"].content_hash(a.text, a.entry.title, 120, a.nfkc_form),
              old_articles),
             (lambda a: fingerprint.content_hash(a.text, a.entry.title, 120, a.nfkc_form), new_articles)),
+        "summarize": ((lambda a: ref["text"].summarize(a.text), old_articles),
+                      (lambda a: text.summarize(a.text), new_articles)),
+        "reading_length_and_language": (
+            (lambda a: ref["derive"].reading_length_and_language(a.text), old_articles),
+            (lambda a: derive.reading_length_and_language(a.text), new_articles)),
         "fingerprint_for (sketch and bands from the NFKC form)": (
             (lambda a: ref["neardup"].sketch_and_bands(a.text, near, a.nfkc_form), old_articles),
             (lambda a: neardup.sketch_and_bands(a.text, near, a.nfkc_form), new_articles)),

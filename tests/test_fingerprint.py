@@ -107,7 +107,9 @@ _SUMMARY_PIECES = st.one_of(_FEED_CHARS, st.sampled_from(["。", ". ", "\n\n\n",
 
 @given(st.lists(_SUMMARY_PIECES, max_size=300).map("".join), st.integers(min_value=-2, max_value=60))
 @example("x" * 300, 200)
-@example(" " * 700 + "a" * 300, 200)  # the first 4 * limit characters fold to nothing
+@example(" " * 700 + "a" * 300, 200)  # the folded start is nothing
+@example("a " * 100 + "b" * 300, 200)  # ... or exactly the limit: the whole text is folded
+@example("a " * 101 + "b" * 300, 200)
 def test_summary_folds_only_the_start_it_needs(text: str, limit: int) -> None:
     assert summarize(text, limit) == _summarize_as_first_written(text, limit)
 

@@ -257,7 +257,7 @@ def _signature_values(codes: np.ndarray) -> tuple[np.ndarray, int]:
     mixed = _fmix64_top(_window_polynomials(codes))
     tops = mixed >> _S32
     lowest = np.full(NUM_PERM, _NO_TOP, dtype=_U64)
-    np.minimum.at(lowest, tops >> _S25, tops)
+    np.minimum.at(lowest, (tops >> _S25).view(np.int64), tops)  # bins < 128 as index integers
     values = lowest.astype(np.int64) - _BIN_OFFSETS
     empty = lowest == _NO_TOP
     if empty.any():
