@@ -63,6 +63,8 @@ def test_normalise_text_is_the_v2_definition(text: str) -> None:
 @given(st.one_of(_FEED_TEXT, st.text()))
 @example("半角… and 全角，")  # the ellipsis goes after the table: same string
 @example("ab\U0001d400ＡＢ\ud800")  # beyond the BMP and a lone surrogate keep their code points
+@example("\uffffＡ")  # U+FFFF, as the table gives characters beyond the BMP, and none of those
+@example("\uffffＡ\U0001f6d2")  # ... and with one
 def test_fast_nfkc_is_nfkc(text: str) -> None:
     expected = unicodedata.normalize("NFKC", text)
     assert nfkc(text) == expected

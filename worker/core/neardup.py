@@ -74,6 +74,7 @@ _BIN_OFFSETS = _BIN_IDS * _BIN_SPACE  # the top 32 bits of the lowest hash of ea
 _SLOT_BITS = 13
 _SLOT_SHIFT = _u64(64 - _SLOT_BITS)
 _POSITIONS = np.arange(1 << 15, dtype=np.intp)
+_POSITIONS.flags.writeable = False  # shared by every call (and thread)
 
 
 @dataclass(frozen=True)
