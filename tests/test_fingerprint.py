@@ -63,6 +63,8 @@ def test_normalise_text_is_the_v2_definition(text: str) -> None:
 @given(st.one_of(_FEED_TEXT, st.text()))
 @example("半角… and 全角，")  # the ellipsis goes after the table: same string
 @example("ab\U0001d400ＡＢ\ud800")  # beyond the BMP and a lone surrogate keep their code points
+@example("\uffffＡ")  # U+FFFF, as the table gives characters beyond the BMP, and none of those
+@example("\uffffＡ\U0001f6d2")  # ... and with one
 def test_fast_nfkc_is_nfkc(text: str) -> None:
     expected = unicodedata.normalize("NFKC", text)
     assert nfkc(text) == expected
@@ -107,7 +109,9 @@ _SUMMARY_PIECES = st.one_of(_FEED_CHARS, st.sampled_from(["。", ". ", "\n\n\n",
 
 @given(st.lists(_SUMMARY_PIECES, max_size=300).map("".join), st.integers(min_value=-2, max_value=60))
 @example("x" * 300, 200)
-@example(" " * 700 + "a" * 300, 200)  # the first 4 * limit characters fold to nothing
+@example(" " * 700 + "a" * 300, 200)  # the folded start is nothing
+@example("a " * 100 + "b" * 300, 200)  # ... or exactly the limit: the whole text is folded
+@example("a " * 101 + "b" * 300, 200)
 def test_summary_folds_only_the_start_it_needs(text: str, limit: int) -> None:
     assert summarize(text, limit) == _summarize_as_first_written(text, limit)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import struct
 import unicodedata
 
+import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -138,3 +141,44 @@ def test_change_measure() -> None:
     assert typo.is_trivial(0.98, 12) and typo.changed_chars == 1
     added = measure_change(STORY, STORY + "记者补充：截至发稿时，相关部门尚未回应。")
     assert not added.is_trivial(0.98, 12)
+
+
+def _sorted_signature(codes: np.ndarray) -> tuple[list[int], int]:
+    """The m2 signature as first written: sort the shingle hashes, a bin's smallest hash is the
+    first of its run, an empty bin takes the next non-empty bin's (wrapping a turn later), the
+    set size is the number of runs of equal hashes."""
+    if not len(codes):
+        return [0xFFFFFFFF] * neardup.NUM_PERM, 0
+    hashes = sorted(neardup._fmix64(neardup._window_polynomials(codes)).tolist())
+    size = 1 + sum(a != b for a, b in itertools.pairwise(hashes))
+    values = []
+    for bin_ in range(neardup.NUM_PERM):
+        found = bisect.bisect_left(hashes, bin_ << 57)
+        turn = 1 << 32 if found == len(hashes) else 0
+        values.append((hashes[found % len(hashes)] >> 32) - bin_ * (1 << 25) + turn)
+    return values, size
+
+
+@given(st.lists(st.integers(0, 0x10FFFF) | st.integers(0, 6), max_size=400))
+@example([])
+@example([7] * 4)
+@example(list(range(0x4E00, 0x4E00 + 40)) * 30)  # repeated text: many equal shingles
+def test_signature_is_the_sorted_definition(codes: list[int]) -> None:
+    """The signature comes from np.minimum.at and _distinct_count, not from sorted hashes: the
+    same values and set size as the sorted definition, short texts and empty bins included."""
+    array = np.array(codes, dtype=np.uint32)
+    values, size = neardup._signature_values(array)
+    assert (values.tolist(), size) == _sorted_signature(array)
+    assert values.dtype == np.int64
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.booleans(), st.integers(0, 40))
+def test_distinct_count_is_the_set_size(values: list[int], share_slots: bool, repeats: int) -> None:
+    """Exact for any uint64s: equal values, values sharing a table slot (the same top 13 bits)
+    but differing below, and more values than the table takes (those are sorted)."""
+    same_slot = [(v >> 51 << 51) | (v & 0xFF) for v in values] if share_slots else []
+    pool = values + same_slot + values[:repeats] * repeats
+    hashes = np.array(pool, dtype=np.uint64)
+    assert neardup._distinct_count(hashes) == len(set(pool))
+    many = np.tile(hashes, len(neardup._POSITIONS) // max(len(pool), 1) + 2)[:len(neardup._POSITIONS) + 5]
+    assert neardup._distinct_count(many) == len(set(many.tolist()))

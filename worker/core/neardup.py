@@ -6,10 +6,11 @@ The signature is one-permutation MinHash (Li, Owen, Zhang 2012) with rotation de
 bin keeps its smallest value. That is one hash per shingle instead of one per shingle *per
 permutation*.
 
-It runs on numpy arrays, not Python strings (~0.2 ms for an 8 KB article instead of ~1.6 ms):
+It runs on numpy arrays, not Python strings (~0.07 ms for an 8 KB article instead of ~1.6 ms):
 the folded text becomes an array of code points, each window of `SHINGLE_CHARS` code points a
-64-bit polynomial hash (wrapping uint64 arithmetic) finished with murmur3's fmix64, and after
-one sort the smallest hash of each bin is the first of its run (the bin is the top bits).
+64-bit polynomial hash (wrapping uint64 arithmetic) finished with murmur3's fmix64, the smallest
+hash of each bin (the bin is the top bits) comes from np.minimum.at and the number of distinct
+hashes from a small hash table: no sort (a sort of the ~1,700 hashes was a third of the cost).
 
 Bands of `ROWS_PER_BAND` consecutive bins are hashed to one signed 64-bit integer each; two
 articles are candidates when any band hash matches, which an index on (band, hash) answers
@@ -46,19 +47,34 @@ SKETCH_HEADER = _HEADER  # what every stored sketch of this version starts with
 _PACKED = struct.Struct(f"<{len(_HEADER)}sI{NUM_PERM}I")  # version, set size, signature
 
 _U64 = np.uint64
+
+
+def _u64(value: int) -> np.ndarray:
+    """A uint64 constant as a 0-d array. numpy 2 converts a scalar operand (np.uint64 or int) on
+    every operation, a 0-d array it uses as it is: ~0.2-0.5 µs less per operation, and a sketch
+    and its bands take some 40 operations on small arrays. The results are the same uint64s."""
+    return np.array(value, dtype=_U64)
+
+
 # The per-window polynomial's odd multiplier. Any odd value estimates Jaccard as well as any
 # other (estimate minus true Jaccard over the labelled pairs: RMSE 0.021-0.030 for 30 of them,
 # m1's crc32 scheme 0.022-0.029), but a labelled hard negative (true Jaccard 0.697) and the
 # storage tests' reprint (0.682) sit within the estimate's noise of the 0.7 threshold, so which
 # side each lands on is the luck of the multiplier: this one, like m1's, puts both on their
 # labelled side (3 of the 30 tried do; docs/dedup.md).
-_POLY = _U64(0xF519F96EE2385D25)
-_POLY_SQUARED = _U64(int(_POLY) ** 2 % 2**64)
-_FMIX_1, _FMIX_2 = _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53)
-_S33, _S57, _S32 = _U64(33), _U64(64 - _BIN_BITS), _U64(32)
+_POLY = _u64(0xF519F96EE2385D25)
+_POLY_SQUARED = _u64(0xF519F96EE2385D25 ** 2 % 2**64)
+_FMIX_1, _FMIX_2 = _u64(0xFF51AFD7ED558CCD), _u64(0xC4CEB9FE1A85EC53)
+_S33, _S32, _S25 = _u64(33), _u64(32), _u64(_VALUE_BITS)
+_NO_TOP = _u64(1 << 32)  # above the top 32 bits of any hash: the minimum of an empty bin
 _BIN_IDS = np.arange(NUM_PERM, dtype=np.int64)
-_BIN_STARTS = _BIN_IDS.astype(_U64) << _S57  # the lowest hash of each bin
 _BIN_OFFSETS = _BIN_IDS * _BIN_SPACE  # the top 32 bits of the lowest hash of each bin
+# _distinct_count's table: 2^13 slots, ~5 per hash of an 8 KB article (~1,700 hashes), so few
+# hashes (~9 %) miss their slot; texts with more hashes than _POSITIONS (~100 KB) are sorted.
+_SLOT_BITS = 13
+_SLOT_SHIFT = _u64(64 - _SLOT_BITS)
+_POSITIONS = np.arange(1 << 15, dtype=np.intp)
+_POSITIONS.flags.writeable = False  # shared by every call (and thread)
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ def _word_table() -> np.ndarray:
 
 
 _DROPPED = 0xFFFFFFFF  # no code point: what _fold_table gives the characters the folding drops
+_DROPPED_CODE = np.array(_DROPPED, dtype=np.uint32)  # 0-d: see _u64
 # str.lower() is one character to one character without context, except for these two: "Σ" is
 # "ς" at the end of a word and "σ" elsewhere, "İ" is "i" + U+0307. A text with either is
 # lower-cased as a whole (the table cannot see a neighbour), as the folding was first written.
@@ -114,7 +131,7 @@ def _folded_codes(text: str, form: NfkcForm | None = None) -> np.ndarray:
     if len(codes) and codes.max() > 0xFFFF:  # CJK extensions, emoji, mathematical letters: rare
         astral = np.flatnonzero(codes > 0xFFFF)
         folded[astral] = [_fold_one(code) for code in codes[astral].tolist()]
-    return folded[folded != _DROPPED]
+    return folded[folded != _DROPPED_CODE]
 
 
 def _folded_by_lower(normal: str) -> np.ndarray:
@@ -185,24 +202,34 @@ def _as_tuple(values: np.ndarray) -> tuple[int, ...]:
 
 
 def _fmix64(x: np.ndarray) -> np.ndarray:
-    """murmur3's 64-bit finaliser: every input bit moves every output bit (a bijection)."""
-    x = x ^ (x >> _S33)
-    x *= _FMIX_1
-    x ^= x >> _S33
-    x *= _FMIX_2
+    """murmur3's 64-bit finaliser: every input bit moves every output bit (a bijection). In place:
+    `x` must be an array of the caller's own."""
+    x = _fmix64_top(x)
     x ^= x >> _S33
     return x
 
 
-def _shingle_hashes(codes: np.ndarray) -> np.ndarray:
-    """One uint64 per window of SHINGLE_CHARS code points (one window if the text is shorter)."""
+def _fmix64_top(x: np.ndarray) -> np.ndarray:
+    """fmix64 without its last step, `x ^= x >> 33`: that step leaves the top 33 bits as they
+    are, so these have fmix64's top 32 bits (bin and value), and as a bijection of its input too
+    the same number of distinct values. Works in place if `x` is writable."""
+    x ^= x >> _S33
+    x *= _FMIX_1
+    x ^= x >> _S33
+    x *= _FMIX_2
+    return x
+
+
+def _window_polynomials(codes: np.ndarray) -> np.ndarray:
+    """One uint64 per window of SHINGLE_CHARS code points (one window if the text is shorter):
+    the polynomial a shingle's hash is fmix64 of. A new array, the caller's to change."""
     wide = codes.astype(_U64)
     if len(codes) < SHINGLE_CHARS:
         poly = wide[:1].copy()
         for code in wide[1:]:  # Horner: c0*P^(n-1) + ... + c(n-1), modulo 2^64
             poly *= _POLY
             poly += code
-        return _fmix64(poly)
+        return poly
     # c0*P^4 + c1*P^3 + c2*P^2 + c3*P + c4 (modulo 2^64), the Horner value, from pairs: fewer
     # passes over the array (written for SHINGLE_CHARS == 5; the pinned values in
     # tests/test_neardup.py fail if the two part)
@@ -213,29 +240,60 @@ def _shingle_hashes(codes: np.ndarray) -> np.ndarray:
     poly = fours[:-1]
     poly *= _POLY
     poly += wide[4:]
-    return _fmix64(poly)
+    return poly
 
 
 def _signature_values(codes: np.ndarray) -> tuple[np.ndarray, int]:
     """The densified signature (int64 array of NUM_PERM values < 2^32) and the shingle count.
 
-    Sorted, a bin's hashes are one run (the bin is the top bits) starting with its smallest;
-    searching each bin's lowest possible hash finds that start, or for an empty bin the start
-    of the next non-empty bin to its right (past the end: the first one, a turn later). That
-    is rotation densification: the borrowed value, offset by the distance so it stays
-    distinguishable."""
+    A hash's top 32 bits are its bin (times _BIN_SPACE) plus its value in the bin, so the
+    smallest of those per bin, less the bin's offset, is the bin's value. An empty bin borrows
+    the value of the next non-empty bin to its right (past the end: the first one, a turn
+    later), offset by the distance so it stays distinguishable: rotation densification.
+
+    Neither needs the hashes sorted (a sort was a third of a sketch's cost): the minima come
+    from one np.minimum.at, the count of distinct hashes from _distinct_count."""
     if not len(codes):
         return np.full(NUM_PERM, _EMPTY, dtype=np.int64), 0
-    hashes = np.sort(_shingle_hashes(codes))
-    size = 1 + int(np.count_nonzero(hashes[1:] != hashes[:-1]))
-    found = np.searchsorted(hashes, _BIN_STARTS)
-    # A hash's top 32 bits are its bin (times _BIN_SPACE) plus its value in the bin, so the value
-    # plus the offset (source bin - bin) * _BIN_SPACE is those bits minus the bin's start, plus a
-    # turn (NUM_PERM * _BIN_SPACE = 2^32) for a value borrowed from past the end (index 0: "wrap").
-    values = (hashes.take(found, mode="wrap") >> _S32).astype(np.int64) - _BIN_OFFSETS
-    if found[-1] == len(hashes):  # the trailing empty bins turned
-        values[found == len(hashes)] += NUM_PERM * _BIN_SPACE
-    return values, size
+    mixed = _fmix64_top(_window_polynomials(codes))
+    tops = mixed >> _S32
+    lowest = np.full(NUM_PERM, _NO_TOP, dtype=_U64)
+    np.minimum.at(lowest, (tops >> _S25).view(np.int64), tops)  # bins < 128 as index integers
+    values = lowest.astype(np.int64) - _BIN_OFFSETS
+    empty = lowest == _NO_TOP
+    if empty.any():
+        filled = np.flatnonzero(~empty)
+        source = np.searchsorted(filled, _BIN_IDS)  # the next non-empty bin, len(filled) past the end
+        # value plus (source bin - bin) * _BIN_SPACE, plus a turn (NUM_PERM * _BIN_SPACE = 2^32)
+        # for the bins that borrow from the first non-empty bin ("wrap")
+        values = lowest[filled.take(source, mode="wrap")].astype(np.int64) - _BIN_OFFSETS
+        values[source == len(filled)] += NUM_PERM * _BIN_SPACE
+    return values, _distinct_count(mixed)
+
+
+def _distinct_count(hashes: np.ndarray) -> int:
+    """How many distinct values `hashes` (well-mixed uint64) holds, without sorting them all.
+
+    Each hash is written to a slot picked by its top bits (some write wins, whichever); a hash
+    equal to its slot's winner is a copy of it, so those hashes hold as many distinct values
+    as there are winners. The others differ from every winner (an equal value has the same
+    slot): a few, counted by sorting."""
+    if len(hashes) > len(_POSITIONS):
+        return _sorted_distinct_count(hashes)
+    slots = (hashes >> _SLOT_SHIFT).view(np.int64)  # < 2^13: the same number as a signed one
+    positions = _POSITIONS[:len(hashes)]
+    table = np.empty(1 << _SLOT_BITS, dtype=np.intp)  # slots nobody writes are never read
+    table[slots] = positions
+    winners = table.take(slots)
+    others = hashes[hashes.take(winners) != hashes]
+    return int(np.count_nonzero(winners == positions)) + _sorted_distinct_count(others)
+
+
+def _sorted_distinct_count(values: np.ndarray) -> int:
+    if not len(values):
+        return 0
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 _BAND_SALTS = _fmix64(np.arange(1, NUM_BANDS + 1, dtype=_U64) * _FMIX_1)

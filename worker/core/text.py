@@ -15,8 +15,9 @@ def summarize(text: str, limit: int = 200) -> str:
     Works on str, so never splits a character; falls back to a cut at the limit with "…".
     """
     # The whitespace-folded start of the text is the start of the folded text (a word cut at the
-    # end is the start of that word), so a long text is folded only as far as the summary needs.
-    flat = " ".join(text[: 4 * limit].split()) if limit > 0 else ""
+    # end is the start of that word), so a long text is folded only as far as the summary needs:
+    # twice the limit (plus the cut's one) is enough unless half the start is whitespace.
+    flat = " ".join(text[: 2 * limit + 2].split()) if limit > 0 else ""
     if len(flat) <= max(limit, 0):  # the start was all of it or too short: fold the whole text
         flat = " ".join(text.split())
     if len(flat) <= limit:
