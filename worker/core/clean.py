@@ -162,10 +162,12 @@ def sample_of(element: Element | None) -> str:
     """What a person would recognise: the element's text, else its start tag."""
     if element is None:
         return ""
-    text = text_of_tree(element) if len(element) else element.text or ""
-    text = folded(text)
-    if not text:
-        attrs = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
+    text = text_of_tree(element) if len(element) else element.text
+    if text:
+        text = folded(text)
+    if not text:  # (Sina's empty quote spans: 0.9 instead of 1.4 µs hot, without folding "" or
+        # the _Attrib proxy, and with a list for join instead of a generator.)
+        attrs = " ".join([f'{k}="{v}"' for k, v in element.items()])
         text = f"<{element.tag}{' ' + attrs if attrs else ''}>"
     return text[:SAMPLE_CHARS]
 
@@ -688,26 +690,20 @@ def tidy_blocks(body: Element, removed: Removals, kept: Kept) -> None:
             if visible:  # the block starts with its own text
                 if len(visible) != len(text):
                     element.text = visible
-            else:
-                _strip_leading_indent(element, text, leaf)
+            else:  # (`<p>　　<font>heading</font>`: a third of Sina's paragraphs)
+                if text:
+                    element.text = None  # indentation only
+                if not leaf:
+                    _strip_inline_indent(element)
             tail = element.tail
             if tail and tail[0] in _INDENT:
                 element.tail = tail.lstrip(_INDENT) or None
 
 
-def _strip_leading_indent(block: Element, text: str | None, leaf: bool) -> None:
+def _strip_inline_indent(block: Element) -> None:
     """`<p>　　<font>　heading</font></p>`: the indentation is the whitespace before the first
-    visible thing of the block, in whichever inline element (or tail) it sits. (`text`: the
-    block's text; `leaf`: whether it has no children.)"""
-    if text:
-        visible = text.lstrip(_INDENT)
-        if visible:
-            if len(visible) != len(text):
-                block.text = visible
-            return
-        block.text = None  # indentation only
-    if leaf:
-        return
+    visible thing of the block, in whichever inline element (or tail) it sits. (For a block with
+    children and no text but indentation, which tidy_blocks has stripped already.)"""
     # The commonest cases first (`<p>　　<strong>heading</strong>`, a wrapper of blocks), without
     # setting up the walk below: 0.5 µs of the 1.1 a block cost. The walk does the same again
     # when neither applies (it starts with this same element, which is left unchanged then).
