@@ -193,7 +193,7 @@ articles_app.command("refetch")(cli_fulltext.articles_refetch)
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="atom, rss or json.")] = "atom",
-    limit: Annotated[int | None, typer.Option(help="Items (default FEEDWASH_FEED_LIMIT).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Items (default FEEDWASH_FEED_LIMIT).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include folded duplicates.")] = False,
 ) -> None:
     """Write the feed the web app serves at /feeds/all.<format> to stdout."""
