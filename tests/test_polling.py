@@ -416,3 +416,13 @@ def test_a_paused_source_is_not_polled_by_a_stale_task(sqlite_url: str, httpserv
     assert runner.invoke(app, ["feeds", "pause", str(source_id)]).exit_code == 0
     assert ingest.poll_source(source_id, now=NOW, rng=MID).status == "skipped"
     assert len(httpserver.log) == 0 and source(source_id).status == "paused"
+
+
+def test_feeds_add_of_a_known_url_takes_the_interval_given(sqlite_url: str) -> None:
+    """`feeds add` of an existing URL keeps its settings "except the options given" (its help)."""
+    url = "http://127.0.0.1:9/feed.rss"
+    assert runner.invoke(app, ["feeds", "add", url, "--interval", "15"]).exit_code == 0
+    assert runner.invoke(app, ["feeds", "add", url, "--interval", "45"]).exit_code == 0
+    assert runner.invoke(app, ["feeds", "add", url]).exit_code == 0  # no option: nothing changes
+    with transaction() as session:
+        assert list(session.execute(select(Source.interval_minutes)).scalars()) == [45]

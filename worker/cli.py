@@ -33,8 +33,11 @@ rules_app = typer.Typer(help="Site cleaning rules (config/rules/*.yaml).", no_ar
 app.add_typer(rules_app, name="rules")
 articles_app = typer.Typer(help="Stored articles: provenance, versions, clusters.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
-out = Console()
-err = Console(stderr=True)
+# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
+# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
+# expands tabs to spaces.
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 @db_app.command("upgrade")
@@ -80,10 +83,12 @@ def feeds_add(
     mode = cli_fulltext.full_text_option(full_text)
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
-        polling.configure_source(session, source_id, min_interval_minutes=min_interval,
+        # A known URL keeps its settings but takes the options given, --interval included.
+        polling.configure_source(session, source_id, interval_minutes=interval,
+                                 min_interval_minutes=min_interval,
                                  max_interval_minutes=max_interval,
                                  extra_headers=cli_polling.parse_headers(header), full_text=mode)
-    out.print(f"{source_id}\t{url}")
+    typer.echo(f"{source_id}\t{url}")
 
 
 @feeds_app.command("list")
@@ -175,7 +180,7 @@ def poll(
             failed += report.status == "error"
             line = (f"{report.source_id}\t{report.status}\t{report.new} new\t"
                     f"{report.duplicates} duplicates\t{report.unchanged} unchanged\t{report.url}")
-            out.print(line, markup=False, highlight=False)
+            typer.echo(line)
             for message in report.errors:
                 err.print(f"error: {message}", markup=False)
         # Full text (issue 8): the pages these polls want, in-process, after their commits.

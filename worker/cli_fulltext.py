@@ -17,8 +17,11 @@ from worker.storage import pages, repo
 from worker.storage.db import transaction
 from worker.storage.models import Article
 
-out = Console()
-err = Console(stderr=True)
+# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
+# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
+# expands tabs to spaces.
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 FULL_TEXT_HELP = f"Fetch the article page: {' | '.join(FULL_TEXT_MODES)} (auto: when the feed has a summary)."
 
 
@@ -56,7 +59,7 @@ def print_outcomes(outcomes: list[PageOutcome]) -> int:
     for o in outcomes:
         failed += o.status == "error"
         line = f"{o.article_id}\tfull text {o.status}\t{o.message}\t{o.url}"
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        typer.echo(line)
     return failed
 
 

@@ -21,8 +21,11 @@ from worker.storage import polling, repo
 from worker.storage.db import transaction
 from worker.storage.models import Source
 
-out = Console()
-err = Console(stderr=True)
+# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
+# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
+# expands tabs to spaces.
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def when(value: object) -> str:
@@ -130,7 +133,6 @@ def reprocess(source_id: int) -> None:
     report = poll.reprocess_source(source_id)
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
-    out.print(f"{report.source_id}\t{report.new} new\t{report.duplicates} re-stored\t{report.url}",
-              markup=False, highlight=False)
+    typer.echo(f"{report.source_id}\t{report.new} new\t{report.duplicates} re-stored\t{report.url}")
     if report.status == "error" and not (report.new or report.duplicates):
         raise typer.Exit(1)
