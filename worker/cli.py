@@ -125,8 +125,15 @@ def feeds_remove(source_id: int) -> None:
 @feeds_app.command("sync")
 def feeds_sync() -> None:
     """Add the sources listed in the sources file (FEEDWASH_SOURCES_FILE)."""
+    from worker.core.types import InputError
+
     settings = get_settings()
-    count = ingest.sync_sources(config.load_sources(settings.sources_file))
+    try:
+        sources = config.load_sources(settings.sources_file)
+    except InputError as exc:  # `run` starts with this: say which file is broken and stop
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    count = ingest.sync_sources(sources)
     out.print(f"synced {count} sources from {settings.sources_file}")
 
 
