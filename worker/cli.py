@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from worker import cli_fulltext, cli_polling, config, fulltext, ingest
 from worker.gctuning import tune_for_ingest
@@ -21,8 +23,33 @@ from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
 from worker.storage.db import get_engine, transaction
 
-app = typer.Typer(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+class _Cli(typer.Typer):
+    """The `feedwash` command: a database error on a database without feedwash's newest schema
+    (a fresh checkout before `db upgrade`, or after pulling a migration) is one line saying
+    what to run, instead of a traceback ending in `no such table`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except DBAPIError:
+            engine = get_engine()
+            if _schema_is_current(engine):
+                raise
+            err.print(f"error: {engine.url.render_as_string(hide_password=True)} is not at feedwash's "
+                      "newest schema: run `feedwash db upgrade`")
+            raise SystemExit(2) from None
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    try:
+        return migrate.is_current(engine)
+    except DBAPIError:  # the database itself is unreachable: the original error says more
+        return True
+
+
+app = _Cli(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
+           no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed posts (Markdown + YAML front matter + HTML body).", no_args_is_help=True)
 feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
