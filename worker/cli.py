@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
@@ -25,13 +26,18 @@ from worker.storage.db import get_engine, transaction
 
 
 class _Cli(typer.Typer):
-    """The `feedwash` command: a database error on a database without feedwash's newest schema
-    (a fresh checkout before `db upgrade`, or after pulling a migration) is one line saying
-    what to run, instead of a traceback ending in `no such table`."""
+    """The `feedwash` command. Two mistakes are one line saying what to fix instead of a
+    traceback: a FEEDWASH_* variable the settings refuse, and a database without feedwash's
+    newest schema (a fresh checkout before `db upgrade`, or after pulling a migration)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
+        except ValidationError as exc:  # a FEEDWASH_* variable the settings refuse
+            for problem in exc.errors():
+                name = "FEEDWASH_" + str(problem["loc"][0]).upper()
+                err.print(f"error: {name}: {problem['msg'].removeprefix('Value error, ')}")
+            raise SystemExit(2) from None
         except DBAPIError:
             engine = get_engine()
             if _schema_is_current(engine):
