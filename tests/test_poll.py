@@ -178,3 +178,4 @@ def test_cli_lines_are_one_line_each_and_never_markup(sqlite_url: str, httpserve
     polled = runner.invoke(app, ["poll", "--once"])
     assert polled.exit_code == 0
     assert polled.stdout.splitlines() == [f"1\tok\t2 new\t0 duplicates\t0 unchanged\t{url}"]
+    assert url in runner.invoke(app, ["feeds", "list"]).stdout  # the table was cut to `http:/…`

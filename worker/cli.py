@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from worker import cli_fulltext, cli_polling, config, fulltext, ingest
+from worker.cli_output import err, out, print_table
 from worker.gctuning import tune_for_ingest
 from worker.progress import tracker
 from worker.settings import get_settings
@@ -66,11 +66,6 @@ rules_app = typer.Typer(help="Site cleaning rules (config/rules/*.yaml).", no_ar
 app.add_typer(rules_app, name="rules")
 articles_app = typer.Typer(help="Stored articles: provenance, versions, clusters.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
-# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
-# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
-# expands tabs to spaces.
-out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 @db_app.command("upgrade")
@@ -133,7 +128,7 @@ def feeds_list() -> None:
     for s in sources:
         table.add_row(str(s.id), s.kind, s.status, s.url, _when(s.last_success_at), str(s.error_count),
                       _when(s.next_poll_at), s.next_poll_reason or "", (s.last_error or "")[:80])
-    out.print(table)
+    print_table(table)
 
 
 feeds_app.command("show")(cli_polling.feeds_show)

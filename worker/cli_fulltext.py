@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.orm import Session
 
 from worker import fulltext
+from worker.cli_output import err, out
 from worker.core.fulltext import FULL_TEXT_MODES, parse_full_text_mode
 from worker.core.types import InputError
 from worker.fulltext import PageOutcome
@@ -17,11 +17,6 @@ from worker.storage import pages, repo
 from worker.storage.db import transaction
 from worker.storage.models import Article
 
-# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
-# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
-# expands tabs to spaces.
-out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 FULL_TEXT_HELP = f"Fetch the article page: {' | '.join(FULL_TEXT_MODES)} (auto: when the feed has a summary)."
 
 

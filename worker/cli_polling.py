@@ -10,22 +10,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from worker import ingest, poll
+from worker.cli_output import err, out, print_table
 from worker.core.opml import OpmlFeed, parse_opml, render_opml
 from worker.core.types import InputError
 from worker.settings import get_settings
 from worker.storage import polling, repo
 from worker.storage.db import transaction
 from worker.storage.models import Source
-
-# Lines are data scripts read: never wrapped at the width rich assumes for a pipe (80), never
-# read as markup (a URL's `[...]` vanished). Tab-separated lines go through typer.echo: rich
-# expands tabs to spaces.
-out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def when(value: object) -> str:
@@ -80,7 +74,7 @@ def feeds_show(source_id: int, limit: Annotated[int, typer.Option(help="Fetches 
         table.add_row(when(f.started_at), str(f.duration_ms), str(f.status_code or ""), f.outcome,
                       str(f.bytes), str(f.new_entries), when(f.next_poll_at), f.reason or "",
                       (f.message or "")[:100])
-    out.print(table)
+    print_table(table)
 
 
 def feeds_pause(source_id: int) -> None:
