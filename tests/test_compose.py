@@ -35,7 +35,9 @@ from tests.conftest import PG_SERVER, REDIS_URL, ROOT, SEED_FILE
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SEED_TITLE = "北京市多措并举推动消费帮扶工作取得新成效"
-BROKER = f"{REDIS_URL}/11"  # test_celery.py uses /12
+# Flushed by the test: helpers running side by side give each its own (test_celery.py's is
+# FEEDWASH_TEST_REDIS_DB).
+BROKER = f"{REDIS_URL}/{os.environ.get('FEEDWASH_TEST_COMPOSE_REDIS_DB', '11')}"
 BIN = Path(sys.executable).parent  # the venv's bin: feedwash, celery
 FEEDWASH_SERVICES = ("migrate", "worker", "beat", "web")
 LONG_RUNNING = ("worker", "beat", "web")

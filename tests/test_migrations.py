@@ -6,6 +6,7 @@ only the indexes are compared."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -125,3 +126,22 @@ def test_sqlite_band_rows_live_in_their_key_through_0006_and_0007_both_ways(sqli
     with transaction() as session:
         left = session.execute(select(ArticleBand.article_id).distinct()).scalars().all()
     assert left == [other.article_id]
+
+
+def test_the_cli_on_a_database_without_the_schema_says_to_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every command but `db upgrade` needs the schema: without it, one line saying what to run
+    (it was a 70-line traceback ending in `no such table: sources`)."""
+    from tests.conftest import configure
+    from worker.cli import app
+
+    configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}")
+    (tmp_path / "seeds").mkdir()
+    for args in (["seeds", "import", str(tmp_path / "seeds")], ["export"], ["feeds", "list"]):
+        with pytest.raises(SystemExit) as exited:
+            app(args, prog_name="feedwash")
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.startswith(
+            f"error: sqlite:///{tmp_path / 'fresh.db'} is not at feedwash's newest schema: "
+            "run `feedwash db upgrade`")

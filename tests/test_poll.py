@@ -166,3 +166,16 @@ def test_an_entry_the_cleaner_fails_on_is_recorded_and_the_others_are_stored(
     monkeypatch.setattr(poll, "clean_body", real_clean_body)
     again = ingest.poll_source(source_id)
     assert (again.new, again.unchanged) == (1, 1)
+
+
+def test_cli_lines_are_one_line_each_and_never_markup(sqlite_url: str, httpserver: HTTPServer) -> None:
+    """Scripts read these lines: a pipe is 80 columns to rich, which wrapped a long URL onto a
+    second line, and read `[...]` in a URL as markup and dropped it."""
+    httpserver.expect_request("/" + "long" * 20 + ".rss").respond_with_data(sina_feed())
+    url = httpserver.url_for("/" + "long" * 20 + ".rss") + "?tags[]=a&x=[bold]y[/bold]"
+    added = runner.invoke(app, ["feeds", "add", url])
+    assert added.exit_code == 0 and added.output == f"1\t{url}\n"
+    polled = runner.invoke(app, ["poll", "--once"])
+    assert polled.exit_code == 0
+    assert polled.stdout.splitlines() == [f"1\tok\t2 new\t0 duplicates\t0 unchanged\t{url}"]
+    assert url in runner.invoke(app, ["feeds", "list"]).stdout  # the table was cut to `http:/…`

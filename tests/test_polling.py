@@ -8,6 +8,7 @@ import threading
 import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import brotli
 import pytest
@@ -416,3 +417,32 @@ def test_a_paused_source_is_not_polled_by_a_stale_task(sqlite_url: str, httpserv
     assert runner.invoke(app, ["feeds", "pause", str(source_id)]).exit_code == 0
     assert ingest.poll_source(source_id, now=NOW, rng=MID).status == "skipped"
     assert len(httpserver.log) == 0 and source(source_id).status == "paused"
+
+
+def test_feeds_add_of_a_known_url_takes_the_interval_given(sqlite_url: str) -> None:
+    """`feeds add` of an existing URL keeps its settings "except the options given" (its help)."""
+    url = "http://127.0.0.1:9/feed.rss"
+    assert runner.invoke(app, ["feeds", "add", url, "--interval", "15"]).exit_code == 0
+    assert runner.invoke(app, ["feeds", "add", url, "--interval", "45"]).exit_code == 0
+    assert runner.invoke(app, ["feeds", "add", url]).exit_code == 0  # no option: nothing changes
+    with transaction() as session:
+        assert list(session.execute(select(Source.interval_minutes)).scalars()) == [45]
+
+
+@pytest.mark.parametrize("content", ["sources: [oops\n", "sources:\n  - title: no url\n",
+                                     "sources:\n  - url: https://example.com/f\n    full_text: maybe\n",
+                                     "sources:\n  - url: \xff\n"])
+def test_feeds_sync_names_a_broken_sources_file(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str,
+) -> None:
+    """`run` syncs the sources file first: a broken one is a clear error naming the file, not a
+    traceback (invalid YAML raised PyYAML's error, which names no file)."""
+    from worker.settings import get_settings
+
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(content.encode("latin-1"))
+    monkeypatch.setenv("FEEDWASH_SOURCES_FILE", str(path))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["feeds", "sync"])
+    assert result.exit_code == 2, result.exception
+    assert result.stderr.startswith(f"error: {path}")

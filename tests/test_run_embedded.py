@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import feedparser
 import httpx
+import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.publishing_support import free_port
@@ -105,3 +107,35 @@ def test_only_redis_gets_the_redis_transport_options() -> None:
     assert broker_transport_options("sqla+sqlite:////tmp/broker.db") == {}
     redis_options = broker_transport_options("redis://127.0.0.1:6379/0")
     assert redis_options["visibility_timeout"] > 0 and redis_options["unacked_restore_throttle"] == 1
+
+
+def test_the_embedded_queue_exists_before_worker_or_beat_declares_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kombu's SQLAlchemy transport creates a queue's row by check-then-insert under a lock of its
+    own process only. `feedwash run` starts worker and beat together: both inserted the row, and
+    when the worker lost ("UNIQUE constraint failed: kombu_queue.name") it died with an
+    Unrecoverable error, and `run` stopped everything. Each creates the row at start-up instead,
+    taking "another process was first" for success; then kombu only ever finds it."""
+    from kombu.transport.sqlalchemy import Channel
+    from sqlalchemy.exc import IntegrityError
+
+    from worker import celery_app
+
+    url = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    celery_app.declare_embedded_queue(url, "feedwash")
+    celery_app.declare_embedded_queue(url, "feedwash")  # idempotent
+    with sqlite3.connect(tmp_path / "broker.db") as db:
+        assert db.execute("SELECT name FROM kombu_queue").fetchall() == [("feedwash",)]
+
+    def lost_the_race(self: Channel, queue: str, **_: object) -> None:
+        raise IntegrityError("INSERT INTO kombu_queue", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(Channel, "_new_queue", lost_the_race)
+    celery_app.declare_embedded_queue(url, "feedwash")  # the row is there: no error
+    celery_app.declare_embedded_queue("redis://127.0.0.1:1/0", "feedwash")  # not embedded: nothing done
+    # Worker and beat do it before they touch the queue themselves.
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(celery_app, "declare_embedded_queue", lambda *args: calls.append(args))
+    monkeypatch.setattr(celery_app, "tune_for_ingest", lambda: None)
+    celery_app._before_fork()
+    assert calls == [(celery_app.settings.resolved_broker_url(), "feedwash")]

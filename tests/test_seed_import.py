@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FIXTURES, SEED_FILE
@@ -99,3 +100,29 @@ def test_a_changed_seed_updates_its_article(database_url: str, tmp_path: Path) -
     assert len(articles) == 1
     assert "后续的政策安排" in articles[0].text
     assert articles[0].updated_at > articles[0].published_at
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("FEEDWASH_TIMEZONE", "Not/AZone", "unknown time zone 'Not/AZone'"),
+    ("FEEDWASH_FEED_LIMIT", "fifty", "valid integer"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    name: str, value: str, says: str,
+) -> None:
+    """A zone ZoneInfo does not know failed the import at its first naive date with a traceback
+    (and every Celery seed task failed on it at each beat import); any bad setting is now a usage
+    error up front."""
+    from worker.cli import app
+    from worker.settings import get_settings
+
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    shutil.copy(SEED_FILE, folder / "seed.txt")
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit) as exited:
+        app(["seeds", "import", str(folder)], prog_name="feedwash")
+    assert exited.value.code == 2
+    message = capsys.readouterr().err
+    assert message.startswith(f"error: {name}: ") and says in message, message

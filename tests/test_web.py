@@ -92,3 +92,31 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(cli, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output
+
+
+def test_export_views_are_the_served_bytes_of_the_same_query(sqlite_url: str, tmp_path: Path) -> None:
+    """`export --limit N --all` is the document served at `?limit=N&all=true`, self link included
+    (it used to name the unfiltered head while carrying the view's id)."""
+    _import_seed(tmp_path)
+    runner = CliRunner()
+    for fmt in ("atom", "rss", "json"):
+        for args, query in ((["--limit", "1"], "limit=1"), (["--all"], "all=true"),
+                            (["--limit", "1", "--all"], "limit=1&all=true")):
+            exported = runner.invoke(cli, ["export", "--format", fmt, *args]).stdout_bytes
+            assert exported == client.get(f"/feeds/all.{fmt}?{query}").content, (fmt, query)
+
+
+def test_export_refuses_a_limit_the_web_app_refuses(sqlite_url: str, tmp_path: Path) -> None:
+    _import_seed(tmp_path)
+    assert client.get("/feeds/all.atom?limit=0").status_code == 422
+    for limit in ("0", "-3"):
+        assert CliRunner().invoke(cli, ["export", "--limit", limit]).exit_code == 2
+
+
+def test_the_unfolded_view_is_a_feed_of_its_own(sqlite_url: str, tmp_path: Path) -> None:
+    """`?all=true` lists other items than the folded views: it must not share their feed id."""
+    _import_seed(tmp_path)
+    ids = {query: feedparser.parse(client.get(f"/feeds/all.atom?{query}").content).feed.id
+           for query in ("limit=5", "all=true", "all=true&limit=5")}
+    assert ids["all=true"] == ids["all=true&limit=5"]  # the limit is not the feed's identity
+    assert ids["all=true"] != ids["limit=5"]

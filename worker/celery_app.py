@@ -6,10 +6,13 @@ no server. Production sets FEEDWASH_BROKER_URL=redis://...
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, worker_init, worker_process_init
+from kombu import Connection
+from sqlalchemy.exc import IntegrityError
 
 from worker.gctuning import tune_for_ingest
 from worker.settings import get_settings
@@ -61,9 +64,23 @@ app.conf.update(
 )
 
 
+def declare_embedded_queue(broker_url: str, queue: str) -> None:
+    """Create the embedded broker's queue row now, taking "another process was first" for
+    success. kombu's SQLAlchemy transport creates it on first use by check-then-insert under a
+    lock of its own process only: worker and beat starting together (`feedwash run`) both
+    inserted it, and a worker that lost died ("Unrecoverable error: IntegrityError ...
+    kombu_queue.name"), which stopped `run`. Once the row exists, kombu only finds it."""
+    if not broker_url.startswith("sqla+"):
+        return
+    # IntegrityError: the other process created it between kombu's check and its insert.
+    with Connection(broker_url) as connection, contextlib.suppress(IntegrityError):
+        connection.default_channel.queue_declare(queue)
+
+
 @worker_init.connect
 def _before_fork(**_: Any) -> None:
     tune_for_ingest()  # in the parent: the pool's children inherit the frozen start-up objects
+    declare_embedded_queue(settings.resolved_broker_url(), app.conf.task_default_queue)
 
 
 @worker_process_init.connect
@@ -81,5 +98,6 @@ def _on_beat_start(sender: Any = None, **_: Any) -> None:
     from worker.ingest import sync_sources
 
     sync_sources(load_sources(settings.sources_file))
+    declare_embedded_queue(settings.resolved_broker_url(), app.conf.task_default_queue)
     app.send_task("worker.tasks.import_seeds")
     app.send_task("worker.tasks.dispatch_due_sources")

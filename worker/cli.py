@@ -8,21 +8,54 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from pydantic import ValidationError
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from worker import cli_fulltext, cli_polling, config, fulltext, ingest
+from worker.cli_output import err, out, print_table
 from worker.gctuning import tune_for_ingest
 from worker.progress import tracker
 from worker.settings import get_settings
 from worker.storage import migrate, polling, repo
 from worker.storage.db import get_engine, transaction
 
-app = typer.Typer(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+class _Cli(typer.Typer):
+    """The `feedwash` command. Two mistakes are one line saying what to fix instead of a
+    traceback: a FEEDWASH_* variable the settings refuse, and a database without feedwash's
+    newest schema (a fresh checkout before `db upgrade`, or after pulling a migration)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:  # a FEEDWASH_* variable the settings refuse
+            for problem in exc.errors():
+                name = "FEEDWASH_" + str(problem["loc"][0]).upper()
+                err.print(f"error: {name}: {problem['msg'].removeprefix('Value error, ')}")
+            raise SystemExit(2) from None
+        except DBAPIError:
+            engine = get_engine()
+            if _schema_is_current(engine):
+                raise
+            err.print(f"error: {engine.url.render_as_string(hide_password=True)} is not at feedwash's "
+                      "newest schema: run `feedwash db upgrade`")
+            raise SystemExit(2) from None
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    try:
+        return migrate.is_current(engine)
+    except DBAPIError:  # the database itself is unreachable: the original error says more
+        return True
+
+
+app = _Cli(help="feedwash: poll feeds and seed posts, clean, deduplicate, republish.",
+           no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed posts (Markdown + YAML front matter + HTML body).", no_args_is_help=True)
 feeds_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
@@ -33,8 +66,6 @@ rules_app = typer.Typer(help="Site cleaning rules (config/rules/*.yaml).", no_ar
 app.add_typer(rules_app, name="rules")
 articles_app = typer.Typer(help="Stored articles: provenance, versions, clusters.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
-out = Console()
-err = Console(stderr=True)
 
 
 @db_app.command("upgrade")
@@ -80,10 +111,12 @@ def feeds_add(
     mode = cli_fulltext.full_text_option(full_text)
     with transaction() as session:
         source_id = repo.ensure_source(session, "feed", url, ingest.utcnow(), minutes)
-        polling.configure_source(session, source_id, min_interval_minutes=min_interval,
+        # A known URL keeps its settings but takes the options given, --interval included.
+        polling.configure_source(session, source_id, interval_minutes=interval,
+                                 min_interval_minutes=min_interval,
                                  max_interval_minutes=max_interval,
                                  extra_headers=cli_polling.parse_headers(header), full_text=mode)
-    out.print(f"{source_id}\t{url}")
+    typer.echo(f"{source_id}\t{url}")
 
 
 @feeds_app.command("list")
@@ -95,7 +128,7 @@ def feeds_list() -> None:
     for s in sources:
         table.add_row(str(s.id), s.kind, s.status, s.url, _when(s.last_success_at), str(s.error_count),
                       _when(s.next_poll_at), s.next_poll_reason or "", (s.last_error or "")[:80])
-    out.print(table)
+    print_table(table)
 
 
 feeds_app.command("show")(cli_polling.feeds_show)
@@ -120,8 +153,15 @@ def feeds_remove(source_id: int) -> None:
 @feeds_app.command("sync")
 def feeds_sync() -> None:
     """Add the sources listed in the sources file (FEEDWASH_SOURCES_FILE)."""
+    from worker.core.types import InputError
+
     settings = get_settings()
-    count = ingest.sync_sources(config.load_sources(settings.sources_file))
+    try:
+        sources = config.load_sources(settings.sources_file)
+    except InputError as exc:  # `run` starts with this: say which file is broken and stop
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    count = ingest.sync_sources(sources)
     out.print(f"synced {count} sources from {settings.sources_file}")
 
 
@@ -175,7 +215,7 @@ def poll(
             failed += report.status == "error"
             line = (f"{report.source_id}\t{report.status}\t{report.new} new\t"
                     f"{report.duplicates} duplicates\t{report.unchanged} unchanged\t{report.url}")
-            out.print(line, markup=False, highlight=False)
+            typer.echo(line)
             for message in report.errors:
                 err.print(f"error: {message}", markup=False)
         # Full text (issue 8): the pages these polls want, in-process, after their commits.
@@ -193,7 +233,7 @@ articles_app.command("refetch")(cli_fulltext.articles_refetch)
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="atom, rss or json.")] = "atom",
-    limit: Annotated[int | None, typer.Option(help="Items (default FEEDWASH_FEED_LIMIT).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Items (default FEEDWASH_FEED_LIMIT).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include folded duplicates.")] = False,
 ) -> None:
     """Write the feed the web app serves at /feeds/all.<format> to stdout."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.orm import Session
 
 from worker import fulltext
+from worker.cli_output import err, out
 from worker.core.fulltext import FULL_TEXT_MODES, parse_full_text_mode
 from worker.core.types import InputError
 from worker.fulltext import PageOutcome
@@ -17,8 +17,6 @@ from worker.storage import pages, repo
 from worker.storage.db import transaction
 from worker.storage.models import Article
 
-out = Console()
-err = Console(stderr=True)
 FULL_TEXT_HELP = f"Fetch the article page: {' | '.join(FULL_TEXT_MODES)} (auto: when the feed has a summary)."
 
 
@@ -56,7 +54,7 @@ def print_outcomes(outcomes: list[PageOutcome]) -> int:
     for o in outcomes:
         failed += o.status == "error"
         line = f"{o.article_id}\tfull text {o.status}\t{o.message}\t{o.url}"
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        typer.echo(line)
     return failed
 
 

@@ -10,19 +10,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from worker import ingest, poll
+from worker.cli_output import err, out, print_table
 from worker.core.opml import OpmlFeed, parse_opml, render_opml
 from worker.core.types import InputError
 from worker.settings import get_settings
 from worker.storage import polling, repo
 from worker.storage.db import transaction
 from worker.storage.models import Source
-
-out = Console()
-err = Console(stderr=True)
 
 
 def when(value: object) -> str:
@@ -77,7 +74,7 @@ def feeds_show(source_id: int, limit: Annotated[int, typer.Option(help="Fetches 
         table.add_row(when(f.started_at), str(f.duration_ms), str(f.status_code or ""), f.outcome,
                       str(f.bytes), str(f.new_entries), when(f.next_poll_at), f.reason or "",
                       (f.message or "")[:100])
-    out.print(table)
+    print_table(table)
 
 
 def feeds_pause(source_id: int) -> None:
@@ -130,7 +127,6 @@ def reprocess(source_id: int) -> None:
     report = poll.reprocess_source(source_id)
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
-    out.print(f"{report.source_id}\t{report.new} new\t{report.duplicates} re-stored\t{report.url}",
-              markup=False, highlight=False)
+    typer.echo(f"{report.source_id}\t{report.new} new\t{report.duplicates} re-stored\t{report.url}")
     if report.status == "error" and not (report.new or report.duplicates):
         raise typer.Exit(1)

@@ -47,7 +47,10 @@ def load_sources(path: Path) -> list[SourceConfig]:
     """The sources file: a YAML list under `sources:` of {url, title, interval_minutes, full_text}."""
     if not path.is_file():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:  # neither names the file
+        raise InputError(f"{path}: not a valid sources file: {exc}") from None
     items = data.get("sources") or [] if isinstance(data, dict) else []
     sources = []
     for item in items:

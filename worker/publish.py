@@ -226,8 +226,10 @@ def build(session: Session, settings: Settings, req: FeedRequest) -> FeedDocumen
     newest = max((i.updated for i in items), default=None)
     feed_id = scope.id
     if req.filtered:  # a filtered view is another feed: its own id, stable for the same query
-        query = urlencode({"q": req.q or "", "since": req.since.isoformat() if req.since else ""})
-        feed_id += ":view:" + hashlib.sha256(query.encode()).hexdigest()[:16]
+        params = {"q": req.q or "", "since": req.since.isoformat() if req.since else ""}
+        if req.all:  # other items than the folded views: another feed (the limit is not identity)
+            params["all"] = "true"
+        feed_id += ":view:" + hashlib.sha256(urlencode(params).encode()).hexdigest()[:16]
     meta = FeedMeta(
         title=scope.title + (f" (page {req.page})" if req.page else ""),
         self_url=req.self_url or _page_url(base, path, req.page),
@@ -243,5 +245,10 @@ def build_feed(session: Session, settings: Settings, fmt: str, limit: int | None
                include_duplicates: bool = False) -> bytes:
     """The `/feeds/all.<fmt>` document as `feedwash export` writes it: one item per cluster (its
     representative, listing where else the story was seen), or with `include_duplicates` (the
-    `--all` view) every stored article."""
-    return build(session, settings, FeedRequest(fmt=fmt, limit=limit, all=include_duplicates)).body
+    `--all` view) every stored article. The bytes are those served at the matching query
+    (`?limit=N&all=true`), whose URL is therefore the self link."""
+    query = urlencode([*([("limit", limit)] if limit is not None else []),
+                       *([("all", "true")] if include_duplicates else [])])
+    self_url = settings.base_url.rstrip("/") + feed_path("all", "", fmt) + f"?{query}" if query else None
+    req = FeedRequest(fmt=fmt, limit=limit, all=include_duplicates, self_url=self_url)
+    return build(session, settings, req).body

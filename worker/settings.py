@@ -9,7 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -90,6 +92,16 @@ class Settings(BaseSettings):
 
     websub_hub: str = ""  # a WebSub hub URL: feeds carry rel="hub" and new articles ping it
     admin_token: str = ""  # bearer token of the /api/ admin API; empty: the admin API is off
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """Checked up front: otherwise the first seed import fails on it, file after file."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r} (an IANA name, e.g. Asia/Shanghai)") from None
+        return zone
 
     def resolved_database_url(self) -> str:
         if self.database_url:
