@@ -169,6 +169,26 @@ def test_near_duplicates_join_one_cluster_and_fold_in_the_feed(database_url: str
     assert [s["url"] for s in dup["_feedwash"]["sources"]] == ["http://b.test/r"]
 
 
+def test_an_item_lists_each_source_and_url_once_and_at_most_twenty(database_url: str) -> None:
+    """One story repeated under 25 entry keys with one link, then 25 with a link each: the
+    item's sources and related links stop at 20 distinct ones, and it counts every sighting."""
+    for n in range(25):
+        _store("http://a.test/feed", _article(f"id:same-{n}", "GDP", _html(PARAGRAPHS), "http://a.test/1"))
+    with transaction() as session:
+        item = json.loads(build_feed(session, get_settings(), "json"))["items"][0]
+    assert [s["url"] for s in item["_feedwash"]["sources"]] == ["http://a.test/1"]
+    assert item["_feedwash"]["sightings"] == 25
+    for n in range(25):
+        _store("http://b.test/feed", _article(f"id:own-{n}", "GDP", _html(PARAGRAPHS), f"http://b.test/{n}"))
+    with transaction() as session:
+        item = json.loads(build_feed(session, get_settings(), "json"))["items"][0]
+        atom = build_feed(session, get_settings(), "atom").decode()
+    urls = [s["url"] for s in item["_feedwash"]["sources"]]
+    assert urls == ["http://a.test/1"] + [f"http://b.test/{n}" for n in range(19)]
+    assert item["_feedwash"]["sightings"] == 50
+    assert atom.count('rel="related"') == 19  # the 20 listed URLs but the item's own link
+
+
 def test_longest_representative_is_configurable(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDWASH_CLUSTER_REPRESENTATIVE", "longest")
     get_settings.cache_clear()

@@ -92,9 +92,10 @@ def to_item(
     sightings are listed as "also seen in" sources."""
     cluster = cluster or ClusterView()
     own_page = article_url(settings, article.id)
-    shown = list(sightings)
+    seen = list(sightings)
     if folded:
-        shown += [s for _, member_sightings in cluster.others for s in member_sightings]
+        seen += [s for _, member_sightings in cluster.others for s in member_sightings]
+    shown = listed_sightings(seen)
     links = [s.url for s, _ in shown if s.url]
     links += [m.link or article_url(settings, m.id) for m, _ in cluster.others]
     rep = cluster.representative
@@ -110,7 +111,7 @@ def to_item(
         author=article.author,
         categories=tuple(article.categories or ()),
         image=article.lead_image,
-        related_links=tuple(dict.fromkeys(u for u in links if u != article.link)),
+        related_links=tuple(dict.fromkeys(u for u in links if u != article.link))[:LISTED_SIGHTINGS],
         extension={
             "content_hash": article.content_hash,
             "cluster_id": cluster.cluster_id,
@@ -119,8 +120,26 @@ def to_item(
                 {"source": src.title or src.url, "url": s.url, "first_seen": s.first_seen_at.isoformat()}
                 for s, src in shown
             ],
+            "sightings": len(seen),
         },
     )
+
+
+# A feed that repeats one story under thousands of entry keys gave its item one "sources" entry
+# and one related link per sighting (3,000 of them in an audit): an item lists at most this many
+# distinct (source, URL) pairs, the earliest first, and says how many sightings there were.
+LISTED_SIGHTINGS = 20
+
+
+def listed_sightings(seen: Sequence[tuple[Sighting, Source]]) -> list[tuple[Sighting, Source]]:
+    """The first sighting of each distinct (source, URL), in the given order, at most
+    LISTED_SIGHTINGS of them."""
+    firsts: dict[tuple[int, str | None], tuple[Sighting, Source]] = {}
+    for sighting, source in seen:
+        firsts.setdefault((source.id, sighting.url), (sighting, source))
+        if len(firsts) == LISTED_SIGHTINGS:
+            break
+    return list(firsts.values())
 
 
 def cluster_views(session: Session, articles: Sequence[Article]) -> dict[int, ClusterView]:
