@@ -39,4 +39,4 @@ def test_seeds_import_prints_progress_lines(sqlite_url: str, tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["seeds", "import", str(folder)])
     assert result.exit_code == 0, result.output
     assert f"importing {folder}: 3/3" in result.stderr
-    assert "2 imported, 1 duplicates, 0 unchanged, 0 errors" in result.stdout
+    assert "2 imported, 0 updated, 1 duplicates, 0 unchanged, 0 errors" in result.stdout

@@ -92,7 +92,7 @@ def seeds_import(directory: Annotated[Path, typer.Argument(help="Folder of seed 
     report = ingest.import_seeds(directory, progress=tracker(f"importing {directory}"))
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
-    out.print(f"{report.imported} imported, {report.duplicates} duplicates, "
+    out.print(f"{report.imported} imported, {report.updated} updated, {report.duplicates} duplicates, "
               f"{report.unchanged} unchanged, {len(report.errors)} errors")
 
 

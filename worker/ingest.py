@@ -42,6 +42,7 @@ def raw_entry_hash(entry: ParsedEntry) -> str:
 @dataclass
 class SeedReport:
     imported: int = 0  # files that produced a new article
+    updated: int = 0  # edited files: a new version of the article they gave before
     duplicates: int = 0  # files whose article was already stored
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
@@ -68,8 +69,8 @@ def changed_seed_files(folder: Path) -> tuple[int, list[SeedFileStat], int]:
 
 
 def import_seed_file(source_id: int, folder: Path, relpath: str, settings: Settings | None = None) -> str:
-    """Import one seed file in one transaction. Returns "imported", "duplicate", "unchanged" or
-    the recorded error message."""
+    """Import one seed file in one transaction. Returns "imported", "updated", "duplicate",
+    "unchanged" or the recorded error message."""
     settings = settings or get_settings()
     path = folder / relpath
     now = utcnow()
@@ -98,7 +99,9 @@ def import_seed_file(source_id: int, folder: Path, relpath: str, settings: Setti
         stored = repo.store_article(session, source_id, source_url, article, sha, now)
         repo.save_seed_file(session, source_id, relpath, stat.st_size, stat.st_mtime_ns, sha, now,
                             article_id=stored.article_id)
-    return "imported" if stored.created else "duplicate"
+    if stored.created:
+        return "imported"
+    return "updated" if stored.outcome == "updated" else "duplicate"
 
 
 def _record_seed_error(
@@ -126,6 +129,8 @@ def import_seeds(
         outcome = import_seed_file(source_id, folder, stat.path, settings)
         if outcome == "imported":
             report.imported += 1
+        elif outcome == "updated":
+            report.updated += 1
         elif outcome == "duplicate":
             report.duplicates += 1
         elif outcome == "unchanged":
