@@ -169,6 +169,23 @@ def test_near_duplicates_join_one_cluster_and_fold_in_the_feed(database_url: str
     assert [s["url"] for s in dup["_feedwash"]["sources"]] == ["http://b.test/r"]
 
 
+def test_a_seed_article_takes_the_url_a_feed_brings_for_it(database_url: str) -> None:
+    """Seeds have no URL, so the item links to its page on feedwash, until a feed brings the
+    same content with its original URL; a later source's URL does not replace that one."""
+    seed = _store("/srv/seeds", _article("post.md", "GDP", _html(PARAGRAPHS)))
+    with transaction() as session:
+        item = json.loads(build_feed(session, get_settings(), "json"))["items"][0]
+    assert item["url"].endswith(f"/articles/{seed.article_id}")
+    _store("http://a.test/feed", _article("id:1", "GDP", _html(PARAGRAPHS), "http://a.test/gdp?utm_source=rss"))
+    _store("http://b.test/feed", _article("id:2", "GDP", _html(PARAGRAPHS), "http://b.test/reprint"))
+    with transaction() as session:
+        article = session.execute(select(Article)).scalar_one()
+        item = json.loads(build_feed(session, get_settings(), "json"))["items"][0]
+    assert (article.link, article.canonical_url) == ("http://a.test/gdp", "http://a.test/gdp")
+    assert item["url"] == "http://a.test/gdp"
+    assert item["_feedwash"]["sightings"] == 3
+
+
 def test_an_item_lists_each_source_and_url_once_and_at_most_twenty(database_url: str) -> None:
     """One story repeated under 25 entry keys with one link, then 25 with a link each: the
     item's sources and related links stop at 20 distinct ones, and it counts every sighting."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from worker.core import neardup
@@ -168,12 +168,24 @@ def store_article(
     if article_id is None:
         article_id, outcome, cluster_id = _store_content(session, source_url, article, canonical,
                                                          existing, policy, now)
+    elif entry.link:
+        session.execute(ADOPT_LINK, {"article_id": article_id, "link": entry.link, "canonical": canonical})
     session.execute(sql.upsert_sighting, {
         "article_id": article_id, "source_id": source_id, "entry_key": entry.entry_key,
         "url": entry.link, "raw_hash": raw_hash, "first_seen_at": now, "last_seen_at": now,
     })
     return Stored(article_id=article_id, created=outcome == "new", outcome=outcome,
                   cluster_id=cluster_id)
+
+
+# An article first seen without a URL (a seed post) takes the first one a later sighting of the
+# same content brings: feeds link an item to its original page, and the article's own page on
+# feedwash is only the stand-in for a URL nobody gave (issue 2, item 8). One statement, a no-op
+# once the article has a link, so concurrent sightings settle it without a read first.
+ADOPT_LINK = text(
+    "UPDATE articles SET link = :link, canonical_url = coalesce(canonical_url, :canonical)"
+    " WHERE id = :article_id AND link IS NULL"
+)
 
 
 def _store_content(
