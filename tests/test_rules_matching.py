@@ -64,3 +64,12 @@ def test_an_unparsable_url_raises_as_before() -> None:
         _one_by_one(RULES, ("http://[::1/x",), ())
     with pytest.raises(ValueError):
         matching_rules(RULES, ("http://[::1/x",), ())
+
+
+def test_a_missing_rules_folder_is_reported_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Seed import loads the rules for every file: a missing folder was one warning per file."""
+    missing = tmp_path / "no-rules"
+    with caplog.at_level("WARNING", logger="worker.config"):
+        assert load_rules(missing) == () and load_rules(missing) == ()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"rules folder {missing} does not exist: articles get generic cleaning only"]

@@ -19,11 +19,11 @@ _cache: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[Rule, ...]] = {}
 def load_rules(folder: Path) -> tuple[Rule, ...]:
     """All rules in `folder`; re-read only when a file changes. A broken file is logged and skipped,
     so one bad rule never stops cleaning."""
-    if not folder.is_dir():
-        log.warning("rules folder %s does not exist: articles get generic cleaning only", folder)
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
     key = (str(folder), tuple((str(f), f.stat().st_mtime_ns) for f in files))
-    if key not in _cache:
+    if key not in _cache:  # (so a missing folder is reported once, not for every seed file)
+        if not folder.is_dir():
+            log.warning("rules folder %s does not exist: articles get generic cleaning only", folder)
         rules: list[Rule] = []
         for file in files:
             try:
