@@ -213,3 +213,18 @@ def test_ids_of_a_chunk_with_a_row_left_out(database_url: str) -> None:
     for s, a in zip(stored[::2], chunk[::2], strict=True):
         fingerprint = dedup.fingerprint_for(a, policy)
         assert {(band, value, s.article_id) for band, value in enumerate(fingerprint.bands)} <= bands
+
+
+def test_a_hash_value_repeated_in_another_band_makes_no_candidate(database_url: str) -> None:
+    # _with_candidates builds (band, hash) pairs only when a hash value repeats in the chunk: a
+    # value shared across two different bands is no shared pair, a value in the same band is.
+    policy = dedup.DedupPolicy.from_settings()
+    first = dedup.fingerprint_for(_article("id:x", "GDP", _html(PARAGRAPHS)), policy)
+    unrelated = tuple(value ^ 1 for value in first.bands)  # the same text: verified if paired
+    other_band = replace(first, bands=(*unrelated[:5], first.bands[4], *unrelated[6:]))
+    same_band = replace(first, bands=(*unrelated[:4], first.bands[4], *unrelated[5:]))
+    assert bulk._sharing_a_band({1: first, 2: other_band}) == {}
+    assert bulk._sharing_a_band({1: first, 2: same_band}) == {1: {1, 2}, 2: {1, 2}}
+    with transaction() as session:
+        assert bulk._with_candidates(session, {1: first, 2: other_band}, policy) == []
+        assert bulk._with_candidates(session, {1: first, 2: same_band}, policy) == [2]

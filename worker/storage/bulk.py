@@ -126,16 +126,16 @@ def _with_candidates(
     store_article does; for a chunk of distinct stories that is none."""
     if not banded:
         return []
-    dedup.lock_bands(session, [b for f in banded.values() for b in f.bands])
-    pairs_of = {article_id: list(enumerate(f.bands)) for article_id, f in banded.items()}
-    every = [pair for pairs in pairs_of.values() for pair in pairs]
-    distinct = set(every)
-    sharers = _sharing_a_band(pairs_of, every) if len(distinct) < len(every) else {}
+    hashes = [b for f in banded.values() for b in f.bands]
+    dedup.lock_bands(session, hashes)
+    # Two articles can share a (band, hash) pair only if a hash value repeats somewhere in the
+    # chunk; for a chunk of distinct stories none does, and the pairs are never built.
+    sharers = _sharing_a_band(banded) if len(set(hashes)) < len(hashes) else {}
     stored = dedup.bands_in_store(session, [f.bands for f in banded.values()])
     related = []
     for article_id, fingerprint in banded.items():
         earlier = [other for other in sharers.get(article_id, ()) if other < article_id]
-        if not stored.isdisjoint(pairs_of[article_id]) or any(
+        if (stored and not stored.isdisjoint(enumerate(fingerprint.bands))) or any(
                 fingerprint.near_duplicate_of(banded[other].sketch, banded[other].text, policy)
                 for other in earlier):
             related.append(article_id)
@@ -145,9 +145,11 @@ def _with_candidates(
 Pair = tuple[int, int]  # (band number, band hash)
 
 
-def _sharing_a_band(pairs_of: dict[int, list[Pair]], every: list[Pair]) -> dict[int, set[int]]:
+def _sharing_a_band(banded: dict[int, dedup.Fingerprint]) -> dict[int, set[int]]:
     """For each article of the chunk, the others with one of its (band, hash) pairs. Most
     chunks have no such pair at all (the caller then skips this): only shared pairs are indexed."""
+    pairs_of = {article_id: list(enumerate(f.bands)) for article_id, f in banded.items()}
+    every = [pair for pairs in pairs_of.values() for pair in pairs]
     shared = {pair for pair, count in Counter(every).items() if count > 1}
     holders: dict[Pair, list[int]] = defaultdict(list)
     for article_id, pairs in pairs_of.items():
