@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, text
 
 from tests.test_dedup_storage import OTHER_STORY, PARAGRAPHS, T0, _article, _html, _store
 from worker.core.types import CleanArticle
-from worker.storage import bulk, dedup, repo
+from worker.storage import bulk, dedup, repo, statements
 from worker.storage.db import transaction
 from worker.storage.models import Article, ArticleBand, ArticleVersion, Cluster, Sighting
 
@@ -228,3 +228,23 @@ def test_a_hash_value_repeated_in_another_band_makes_no_candidate(database_url: 
     with transaction() as session:
         assert bulk._with_candidates(session, {1: first, 2: other_band}, policy) == []
         assert bulk._with_candidates(session, {1: first, 2: same_band}, policy) == [2]
+
+
+def test_known_identities_finds_the_values_the_expanding_lists_find(database_url: str) -> None:
+    # SQLite reads the lists as JSON arrays unless one holds a NUL (json_each ends a string at
+    # \u0000; a value spelling out \u0000 goes the expanding way too); both ways must name
+    # exactly the known values, whatever characters they hold. PostgreSQL text holds no NUL.
+    nul = ["a\\u0000"] if database_url.startswith("postgresql") else ["a\x00b", "a\\u0000"]
+    stored = [*nul, "x\x01y\x1f", "中文", "\U0001f600", 'q"\\/']
+    unknown = ["\u2028", "", " sp ", "x\x01y"]
+    with transaction() as session:
+        source_id = repo.ensure_source(session, "feed", SOURCE, T0)
+        session.execute(text("INSERT INTO tombstones (kind, key, detail, article_id, deleted_at)"
+                             " VALUES ('entry', :key, '', 0, :now)"), [{"key": k, "now": T0} for k in stored])
+        params: dict[str, Any] = {"stones": [*stored, *unknown], "hashes": [], "source_id": source_id,
+                                  "entry_keys": ["nothing"], "urls": unknown}
+        assert statements.known_identities(session, params) == set(stored)
+        without_nul = {**params, "stones": [*stored[len(nul):], *unknown]}
+        assert statements.known_identities(session, without_nul) == set(stored[len(nul):])
+        expanding = statements.bulk_statements(session).known_identities
+        assert set(session.execute(expanding, params).scalars()) == set(stored)

@@ -23,11 +23,11 @@ from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
 from worker.storage.statements import (
-    bulk_statements,
     execute_many,
     insert_bands_of_new_articles,
     insert_first_versions,
     insert_new_articles,
+    known_identities,
     statements,
 )
 
@@ -62,7 +62,6 @@ def _plainly_new(
 ) -> list[int]:
     """Indexes of entries whose content, entry and canonical URL the database does not know,
     and that share none of them with an earlier entry of the chunk."""
-    sql = bulk_statements(session)
     hashes = [p.article.content_hash for p in pending]
     keys = [p.article.entry.entry_key for p in pending]
     # Everything that identifies each entry: its content hash, entry key, canonical URL and
@@ -72,9 +71,9 @@ def _plainly_new(
         | ({canonical, dedup.url_stone(canonical)} if canonical else set())
         for content, key, canonical in zip(hashes, keys, canonicals, strict=True)
     ]
-    known = set(session.execute(sql.known_identities, {
+    known = known_identities(session, {
         "stones": list(set().union(*identities)), "hashes": hashes, "source_id": source_id,
-        "entry_keys": keys, "urls": [c for c in canonicals if c]}).scalars())
+        "entry_keys": keys, "urls": [c for c in canonicals if c]})
     fresh: list[int] = []
     seen: set[str] = set()
     for index, mine in enumerate(identities):
