@@ -243,8 +243,25 @@ def test_known_identities_finds_the_values_the_expanding_lists_find(database_url
                              " VALUES ('entry', :key, '', 0, :now)"), [{"key": k, "now": T0} for k in stored])
         params: dict[str, Any] = {"stones": [*stored, *unknown], "hashes": [], "source_id": source_id,
                                   "entry_keys": ["nothing"], "urls": unknown}
-        assert statements.known_identities(session, params) == set(stored)
+        flag = {statements.TOMBSTONES_EXIST}  # there are tombstones
+        assert statements.known_identities(session, params) == {*stored, *flag}
         without_nul = {**params, "stones": [*stored[len(nul):], *unknown]}
-        assert statements.known_identities(session, without_nul) == set(stored[len(nul):])
+        assert statements.known_identities(session, without_nul) == {*stored[len(nul):], *flag}
         expanding = statements.bulk_statements(session).known_identities
-        assert set(session.execute(expanding, params).scalars()) == set(stored)
+        assert set(session.execute(expanding, params).scalars()) == {*stored, *flag}
+        session.execute(text("DELETE FROM tombstones"))
+        assert statements.known_identities(session, params) == set()
+        assert set(session.execute(expanding, params).scalars()) == set()
+
+
+def test_a_chunk_after_a_delete_keeps_the_tombstoned_entries_out(database_url: str) -> None:
+    # Without tombstones a chunk's lookup computes no tombstone key; with them it must.
+    link = "https://news.test/2026/03/gdp.html"
+    first = _store(SOURCE, _article("id:1", "GDP", _html(PARAGRAPHS), link))
+    with transaction() as session:
+        assert dedup.delete_article(session, first.article_id, T0)
+    fresh = _article("id:fresh", "全新", _html([f"新闻{p}" for p in OTHER_STORY[::-1]]))
+    chunk = [_article("id:1", "彗星", _html(OTHER_STORY)),  # the entry key only
+             _article("id:y", "GDP", _html(PARAGRAPHS[1:]), link + "?utm_medium=x"),  # the URL only
+             fresh]
+    assert [s.outcome for s in _store_chunk(chunk)] == ["tombstoned", "tombstoned", "new"]

@@ -23,6 +23,7 @@ from worker.core.canonical import canonical_url
 from worker.core.types import CleanArticle
 from worker.storage import dedup, repo
 from worker.storage.statements import (
+    TOMBSTONES_EXIST,
     execute_many,
     insert_bands_of_new_articles,
     insert_first_versions,
@@ -64,16 +65,23 @@ def _plainly_new(
     and that share none of them with an earlier entry of the chunk."""
     hashes = [p.article.content_hash for p in pending]
     keys = [p.article.entry.entry_key for p in pending]
-    # Everything that identifies each entry: its content hash, entry key, canonical URL and
-    # their tombstone keys (sha256s, computed once per entry).
-    identities = [
-        {content, key, dedup.entry_stone(source_id, key)}
-        | ({canonical, dedup.url_stone(canonical)} if canonical else set())
-        for content, key, canonical in zip(hashes, keys, canonicals, strict=True)
-    ]
-    known = known_identities(session, {
-        "stones": list(set().union(*identities)), "hashes": hashes, "source_id": source_id,
-        "entry_keys": keys, "urls": [c for c in canonicals if c]})
+    lookups = {"hashes": hashes, "source_id": source_id, "entry_keys": keys,
+               "urls": [c for c in canonicals if c]}
+    # Everything that identifies each entry: its content hash, entry key and canonical URL.
+    identities = [{content, key} | ({canonical} if canonical else set())
+                  for content, key, canonical in zip(hashes, keys, canonicals, strict=True)]
+    known = known_identities(session, {**lookups, "stones": []})
+    if TOMBSTONES_EXIST in known:
+        # Only then the tombstone keys (two sha256s per entry) and a second lookup with them.
+        # Without tombstones the first statement's answer is the whole answer: on SQLite the
+        # transaction (BEGIN IMMEDIATE) holds the write lock, and on PostgreSQL the emptiness
+        # and the other lookups are read by one statement, as the single lookup read them.
+        # Within the chunk a stone says nothing more than the entry key or URL it is made of.
+        for mine, key, canonical in zip(identities, keys, canonicals, strict=True):
+            mine.add(dedup.entry_stone(source_id, key))
+            if canonical:
+                mine.add(dedup.url_stone(canonical))
+        known = known_identities(session, {**lookups, "stones": list(set().union(*identities))})
     fresh: list[int] = []
     seen: set[str] = set()
     for index, mine in enumerate(identities):

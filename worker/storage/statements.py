@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
+    null,
     select,
     text,
     union_all,
@@ -142,6 +143,7 @@ PG_KNOWN_IDENTITIES = text(
     " UNION ALL SELECT entry_key FROM sightings"
     "  WHERE source_id = :source_id AND entry_key = ANY(CAST(:entry_keys AS text[]))"
     " UNION ALL SELECT canonical_url FROM articles WHERE canonical_url = ANY(CAST(:urls AS text[]))"
+    " UNION ALL SELECT NULL WHERE EXISTS (SELECT 1 FROM tombstones)"
 )
 
 
@@ -151,7 +153,8 @@ def bulk_statements(session: Session) -> BulkStatements:
     if found is None:
         found = _BULK_BY_DIALECT[dialect] = BulkStatements(
             # One round trip for the four lookups: every value known as a tombstone key, a
-            # content hash, an entry key of this source or a canonical URL.
+            # content hash, an entry key of this source or a canonical URL; and a NULL row
+            # when there are tombstones at all (TOMBSTONES_EXIST below).
             known_identities=PG_KNOWN_IDENTITIES if dialect == "postgresql" else union_all(
                 select(TOMBSTONES.c.key).where(TOMBSTONES.c.key.in_(bindparam("stones", expanding=True))),
                 select(ARTICLES.c.content_hash).where(
@@ -161,6 +164,7 @@ def bulk_statements(session: Session) -> BulkStatements:
                     SIGHTINGS.c.entry_key.in_(bindparam("entry_keys", expanding=True))),
                 select(ARTICLES.c.canonical_url).where(
                     ARTICLES.c.canonical_url.in_(bindparam("urls", expanding=True))),
+                select(null()).where(select(TOMBSTONES.c.id).exists()),
             ),
             insert_articles=insert_for(session, ARTICLES).on_conflict_do_nothing().returning(
                 ARTICLES.c.content_hash, ARTICLES.c.id),
@@ -181,14 +185,20 @@ SQLITE_KNOWN_IDENTITIES = text(
     "  WHERE source_id = :source_id AND entry_key IN (SELECT value FROM json_each(:entry_keys))"
     " UNION ALL SELECT canonical_url FROM articles"
     "  WHERE canonical_url IN (SELECT value FROM json_each(:urls))"
+    " UNION ALL SELECT NULL WHERE EXISTS (SELECT 1 FROM tombstones)"
 )
 _LISTS = ("stones", "hashes", "entry_keys", "urls")
 
 
-def known_identities(session: Session, params: dict[str, Any]) -> set[str]:
+# In known_identities' answer: the tombstones table has rows (no looked-up value is NULL).
+TOMBSTONES_EXIST = None
+
+
+def known_identities(session: Session, params: dict[str, Any]) -> set[str | None]:
     """Which of the values in `params` (lists of strings: stones, hashes, entry_keys, urls; and
     source_id) the database knows as a tombstone key, a content hash, an entry key of the
-    source or a canonical URL (bulk_statements' known_identities, one round trip)."""
+    source or a canonical URL (bulk_statements' known_identities, one round trip); and
+    TOMBSTONES_EXIST if there are any tombstones, seen by the same statement."""
     sql = bulk_statements(session)
     if session.get_bind().dialect.name == "sqlite":
         # ensure_ascii=False: a lone surrogate fails to bind as it did in the expanding list
