@@ -30,7 +30,7 @@ from worker.core.decode import (
 from worker.core.jsonfeed import parse_json_feed
 from worker.core.schedule import update_period_minutes
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
-from worker.core.urls import join_url
+from worker.core.urls import join_url, web_url
 from worker.core.xmlfeed import parse_fast
 
 feedparser.RESOLVE_RELATIVE_URIS = 0
@@ -149,7 +149,7 @@ def _entry(entry: Any, site_url: str) -> ParsedEntry:
     html, base = _body(entry)
     return ParsedEntry(
         entry_key=_entry_key(entry, link, title, published),
-        title=title or (link or "(untitled)"),
+        title=title or web_url(link) or "(untitled)",  # not a javascript: link, dropped later
         html=html,
         link=link,
         author=entry.get("author") or None,

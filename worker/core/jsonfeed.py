@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
+from worker.core.urls import web_url
 
 VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
@@ -47,7 +48,7 @@ def _entry(item: dict[str, Any], site: str) -> ParsedEntry:
     image = _text(item.get("image")) or _text(item.get("banner_image"))
     return ParsedEntry(
         entry_key=_entry_key(item, link, title, published),
-        title=title or (link or "(untitled)"),
+        title=title or web_url(link) or "(untitled)",  # not a javascript: link, dropped later
         html=_body(item),
         link=link,
         author=_author(item),
