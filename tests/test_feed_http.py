@@ -155,3 +155,17 @@ def test_head_on_pages_and_probes(sqlite_url: str) -> None:
         assert head.headers["content-type"] == get.headers["content-type"]
     assert client.head("/readyz").status_code == client.get("/readyz").status_code
     assert client.head("/articles/999999").status_code == 404
+
+
+def test_article_page_without_an_author(sqlite_url: str) -> None:
+    """No author: the meta line starts with the date, not with a stray " · " (session-6 audit)."""
+    from worker.storage.db import transaction
+    from worker.storage.models import Article
+
+    article_id = add_articles(SOURCE, 1)[0]
+    with transaction() as session:
+        article = session.get(Article, article_id)
+        assert article is not None
+        article.author = None
+    page = client.get(f"/articles/{article_id}").text
+    assert '<p class="meta">2026-03-01 08:00 UTC' in page
