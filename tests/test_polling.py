@@ -390,6 +390,21 @@ def test_archive_is_pruned_after_archive_days(sqlite_url: str, httpserver: HTTPS
     assert counts()["raw_payloads"] == 0
 
 
+def test_ingest_errors_are_pruned_with_the_archive(database_url: str, httpserver: HTTPServer) -> None:
+    """A flaky source never turns `dead` (each success clears `failing_since`) but adds an
+    ingest_errors row per failed poll: the table grew for as long as feedwash ran (found by the
+    session-6 audit). The daily prune drops rows older than FEEDWASH_ARCHIVE_DAYS."""
+    httpserver.expect_request("/flaky.xml").respond_with_data("down", status=502)
+    source_id = add(httpserver.url_for("/flaky.xml"))
+    ingest.poll_source(source_id, now=NOW, rng=MID)
+    ingest.poll_source(source_id, now=NOW + timedelta(days=10), rng=MID)
+    assert counts()["ingest_errors"] == 2
+    poll.prune_archive(now=NOW + timedelta(days=13))
+    assert counts()["ingest_errors"] == 2
+    poll.prune_archive(now=NOW + timedelta(days=15))
+    assert counts()["ingest_errors"] == 1  # the newer one stays
+
+
 def test_every_table_is_known_to_the_truncating_fixture() -> None:
     assert {"fetch_log", "raw_payloads"} <= set(Base.metadata.tables)
 

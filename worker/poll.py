@@ -299,8 +299,10 @@ def reprocess_source(source_id: int, settings: Settings | None = None) -> PollRe
 
 
 def prune_archive(settings: Settings | None = None, now: datetime | None = None) -> int:
-    """Drop raw payloads older than `archive_days`."""
+    """Drop raw payloads older than `archive_days`, and ingest_errors rows as old (nothing else
+    bounds them: a source that fails now and then never turns `dead`). Returns the payloads."""
     settings = settings or get_settings()
     cutoff = (now or utcnow()) - timedelta(days=settings.archive_days)
     with transaction() as session:
+        polling.prune_ingest_errors(session, cutoff)
         return polling.prune_archive(session, cutoff)
