@@ -169,3 +169,15 @@ def test_article_page_without_an_author(sqlite_url: str) -> None:
         article.author = None
     page = client.get(f"/articles/{article_id}").text
     assert '<p class="meta">2026-03-01 08:00 UTC' in page
+
+
+def test_q_with_a_nul_character(database_url: str) -> None:
+    """`?q=a%00b` was a 500 on PostgreSQL (a text parameter cannot hold NUL) and, on SQLite,
+    matched articles that do not contain "a\\0b" (found by the session-6 audit). No stored text
+    holds a NUL, so it is a 400 that says why."""
+    add_articles(SOURCE, 2)
+    for fmt in ("atom", "rss", "json"):
+        response = client.get(f"/feeds/all.{fmt}?q=a%00b")
+        assert response.status_code == 400, (fmt, response.status_code)
+        assert "NUL" in response.json()["detail"]
+    assert client.get("/feeds/category/a%00b.atom").status_code == 404

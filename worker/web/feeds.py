@@ -68,6 +68,11 @@ def serve_feed(request: Request, req: FeedRequest) -> Response:
         raise HTTPException(404, f"unknown feed format {req.fmt!r}")
     if req.page is not None and req.filtered:
         raise HTTPException(400, "page cannot be combined with q, since or limit")
+    # No stored text holds a NUL (PostgreSQL refuses one even as a query parameter: a 500).
+    if "\x00" in (req.q or ""):
+        raise HTTPException(400, "q cannot contain a NUL character")
+    if "\x00" in req.key:
+        raise HTTPException(404, f"no {req.scope} {req.key!r}")
     settings = get_settings()
     base = settings.base_url.rstrip("/")
     query = request.url.query
