@@ -4,6 +4,7 @@ leases, the raw archive, and the operator's view."""
 
 from __future__ import annotations
 
+import json
 import threading
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -461,3 +462,25 @@ def test_feeds_sync_names_a_broken_sources_file(
     result = runner.invoke(app, ["feeds", "sync"])
     assert result.exit_code == 2, result.exception
     assert result.stderr.startswith(f"error: {path}")
+
+
+def test_a_json_feed_with_nul_characters(database_url: str, httpserver: HTTPServer) -> None:
+    """JSON allows "\\u0000"; PostgreSQL text does not. Such a feed crashed the poll with a
+    DataError: nothing recorded, `poll --once` aborted for every feed after it, the Celery task
+    retried at each lease expiry (found by the session-6 audit). NULs are dropped on reading."""
+    body = "text " * 80
+    items = [{"id": f"n\u0000{k}", "url": f"https://n.example/{k}", "title": f"NUL\u0000 {k}",
+              "content_html": f"<p>a \u0000 b {body}{k}</p>", "authors": [{"name": "a\u0000b"}],
+              "tags": ["t\u0000g"], "date_published": "2026-03-01T10:00:00Z"} for k in range(2)]
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "J\u0000F", "items": items}
+    httpserver.expect_request("/nul.json").respond_with_data(
+        json.dumps(document), content_type="application/feed+json")
+    source_id = add(httpserver.url_for("/nul.json"))
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert (report.status, report.new) == ("ok", 2)
+    with transaction() as session:
+        rows = session.execute(select(Article.title, Article.author, Article.text)).all()
+        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    assert sorted(title for title, _, _ in rows) == ["NUL 0", "NUL 1"]
+    assert all(author == "ab" and "\x00" not in text for _, author, text in rows)
+    assert source_title == "JF"
