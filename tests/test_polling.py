@@ -484,3 +484,26 @@ def test_a_json_feed_with_nul_characters(database_url: str, httpserver: HTTPServ
     assert sorted(title for title, _, _ in rows) == ["NUL 0", "NUL 1"]
     assert all(author == "ab" and "\x00" not in text for _, author, text in rows)
     assert source_title == "JF"
+
+
+@pytest.mark.parametrize("nul", ["\x00", "&#0;"], ids=["raw byte", "character reference"])
+def test_an_rss_feed_with_nul_characters(database_url: str, httpserver: HTTPServer, nul: str) -> None:
+    """Not XML, but it gets through feedparser: on PostgreSQL the poll died with a DataError and
+    recorded nothing (found by the session-6 audit). NULs are dropped on reading."""
+    items = "".join(
+        f"<item><title>T{nul}itle {k}</title><link>https://r.example/{k}</link><guid>g{nul}{k}</guid>"
+        f"<author>x{nul}y</author><category>c{nul}d</category>"
+        f"<description>&lt;p&gt;body {nul} {'text ' * 80}{k}&lt;/p&gt;</description></item>"
+        for k in range(2))
+    feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>R{nul}N</title>'
+            f"<link>https://r.example/</link><description>d</description>{items}</channel></rss>")
+    httpserver.expect_request("/nul.xml").respond_with_data(feed.encode(), content_type=RSS)
+    source_id = add(httpserver.url_for("/nul.xml"))
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert (report.status, report.new) == ("ok", 2)
+    with transaction() as session:
+        rows = session.execute(select(Article.title, Article.author, Article.categories)).all()
+        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    assert sorted(title for title, _, _ in rows) == ["Title 0", "Title 1"]
+    assert all(author == "xy" and list(categories) == ["cd"] for _, author, categories in rows)
+    assert source_title == "RN"
