@@ -507,3 +507,26 @@ def test_an_rss_feed_with_nul_characters(database_url: str, httpserver: HTTPServ
     assert sorted(title for title, _, _ in rows) == ["Title 0", "Title 1"]
     assert all(author == "xy" and list(categories) == ["cd"] for _, author, categories in rows)
     assert source_title == "RN"
+
+
+def test_a_poll_that_cannot_store_is_recorded_not_raised(
+        sqlite_url: str, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever storing a feed raises (a value the database refuses, a bug), the poll records an
+    error and backs off. It raised instead: nothing recorded, `poll --once` stopped at that feed,
+    and the Celery task came back at every lease expiry (found by the session-6 audit)."""
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(2, timedelta(hours=6)), content_type=RSS)
+    source_id = add(httpserver.url_for("/feed.xml"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("refused by the database\n[SQL: INSERT ...]")
+
+    monkeypatch.setattr(poll, "_store_chunk", refuse)
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert report.status == "error"
+    with transaction() as session:
+        source = session.get(Source, source_id)
+        assert source is not None
+        assert (source.status, source.error_count) == ("error", 1)
+        assert source.last_error.endswith("could not store the feed (ValueError: refused by the database)")
+        assert source.next_poll_reason.startswith("backoff after 1 error")
+    assert counts()["raw_payloads"] == 1  # kept, to reprocess once fixed

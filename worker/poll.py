@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from worker import config, websub
@@ -109,7 +110,15 @@ def poll_source(
         parsed = parse_feed(result.content, result.url, result.headers)
     except InputError as exc:
         return _record_error(poll, str(exc), result.status, None, archive=result)
-    return _store(poll, result, parsed)
+    try:
+        return _store(poll, result, parsed)
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: nothing can be recorded; the task is retried
+    except Exception as exc:  # input the database refuses, or a bug: recorded, then backoff
+        log.exception("storing %s failed", target.url)
+        reason = (str(exc).splitlines() or [""])[0][:300]  # a DataError's text goes on with the SQL
+        return _record_error(poll, f"{target.url}: could not store the feed ({type(exc).__name__}: "
+                             f"{reason})", result.status, None, archive=result)
 
 
 def _ms(result: FetchResult) -> int:
