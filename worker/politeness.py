@@ -59,6 +59,7 @@ class HostBusy(Exception):
 _local_lock = threading.Lock()
 _local_semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 _clients: dict[str, redis.Redis] = {}
+_warned: set[Path] = set()
 
 
 def slot_lifetime(settings: Settings) -> float:
@@ -94,8 +95,10 @@ def _machine_slot(host: str, settings: Settings) -> Iterator[None]:
             raise OSError("no fcntl")
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        log.warning("politeness: no lock files in %s (%s); limiting %s within this process only",
-                    folder, exc, host)
+        if folder not in _warned:  # once per folder, not once per fetch
+            _warned.add(folder)
+            log.warning("politeness: no lock files in %s (%s); limiting requests per host within "
+                        "this process only", folder, exc)
         with _local_slot(host, settings):
             yield
         return
