@@ -506,6 +506,16 @@ def test_a_dead_processs_slot_is_free_again(tmp_path: Path) -> None:
         pass
 
 
+def test_without_lock_files_the_limit_holds_in_the_process(
+        counting_server: tuple[str, type[_Counting]], tmp_path: Path) -> None:
+    """A data folder where no lock file can be made (here: a file) falls back, it never fails."""
+    base, handler = counting_server
+    config = settings(max_requests_per_host=2, data_dir=tmp_path / "not-a-folder")
+    (tmp_path / "not-a-folder").write_text("a file")
+    assert _fetch_in_threads(f"{base}/feed", 6, config) == [200] * 6
+    assert (handler.max_seen, handler.served) == (2, 6)
+
+
 @pytest.mark.redis
 def test_busy_host_gives_up_after_the_wait_limit(counting_server: tuple[str, type[_Counting]]) -> None:
     base, handler = counting_server

@@ -94,15 +94,17 @@ def _machine_slot(host: str, settings: Settings) -> Iterator[None]:
         if fcntl is None:
             raise OSError("no fcntl")
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+        fd: int | None = _acquire_lock_file(folder, host, settings)  # HostBusy goes up
+    except OSError as exc:  # e.g. a read-only data folder
+        fd = None
         if folder not in _warned:  # once per folder, not once per fetch
             _warned.add(folder)
             log.warning("politeness: no lock files in %s (%s); limiting requests per host within "
                         "this process only", folder, exc)
+    if fd is None:
         with _local_slot(host, settings):
             yield
         return
-    fd = _acquire_lock_file(folder, host, settings)
     try:
         yield
     finally:
