@@ -181,3 +181,18 @@ def test_q_with_a_nul_character(database_url: str) -> None:
         assert response.status_code == 400, (fmt, response.status_code)
         assert "NUL" in response.json()["detail"]
     assert client.get("/feeds/category/a%00b.atom").status_code == 404
+
+
+def test_a_dead_source_stands_out_on_the_index(sqlite_url: str) -> None:
+    """`dead` is the status an operator must act on; it had no style while `error` was red and
+    bold (found by the session-6 audit)."""
+    from worker.storage.db import transaction
+    from worker.storage.models import Source
+
+    add_articles(SOURCE, 1)
+    with transaction() as session:
+        for source in session.query(Source):
+            source.status = "dead"
+    page = client.get("/").text
+    assert '<td class="status-dead">dead</td>' in page
+    assert ".status-dead{" in page
