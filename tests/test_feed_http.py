@@ -131,3 +131,68 @@ def test_precompressed_body_is_the_identity_body(sqlite_url: str) -> None:
     rendered = feeds.CACHE._entries[key][1]
     assert rendered.gzipped is not None and gzip.decompress(rendered.gzipped) == rendered.body
     assert response.content == rendered.body
+
+
+def test_since_with_an_unencoded_plus_offset(sqlite_url: str) -> None:
+    """`?since=...T17:00:00+08:00` typed as is: the "+" reaches the app as a space. It was a 400
+    ("not an RFC 3339 date-time"); it means +08:00 (found by the session-6 audit)."""
+    add_articles(SOURCE, 3)  # published 08:00, 09:00 and 10:00 UTC
+    typed = client.get("/feeds/all.json?since=2026-03-01T17:00:00+08:00")
+    encoded = client.get("/feeds/all.json?since=2026-03-01T17:00:00%2B08:00")
+    assert typed.status_code == encoded.status_code == 200
+    assert [i["id"] for i in typed.json()["items"]] == [i["id"] for i in encoded.json()["items"]]
+    assert len(typed.json()["items"]) == 2
+    assert client.get("/feeds/all.json?since=2026-03-01 09:00:00").status_code == 400  # still no zone
+
+
+def test_head_on_pages_and_probes(sqlite_url: str) -> None:
+    """Uptime monitors and link checkers send HEAD: it was a 405 on /, /articles/{id}, /healthz
+    and /readyz (found by the session-6 audit)."""
+    article_id = add_articles(SOURCE, 1)[0]
+    for path in ("/", f"/articles/{article_id}", "/healthz"):
+        get, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/readyz").status_code == client.get("/readyz").status_code
+    assert client.head("/articles/999999").status_code == 404
+
+
+def test_article_page_without_an_author(sqlite_url: str) -> None:
+    """No author: the meta line starts with the date, not with a stray " · " (session-6 audit)."""
+    from worker.storage.db import transaction
+    from worker.storage.models import Article
+
+    article_id = add_articles(SOURCE, 1)[0]
+    with transaction() as session:
+        article = session.get(Article, article_id)
+        assert article is not None
+        article.author = None
+    page = client.get(f"/articles/{article_id}").text
+    assert '<p class="meta">2026-03-01 08:00 UTC' in page
+
+
+def test_q_with_a_nul_character(database_url: str) -> None:
+    """`?q=a%00b` was a 500 on PostgreSQL (a text parameter cannot hold NUL) and, on SQLite,
+    matched articles that do not contain "a\\0b" (found by the session-6 audit). No stored text
+    holds a NUL, so it is a 400 that says why."""
+    add_articles(SOURCE, 2)
+    for fmt in ("atom", "rss", "json"):
+        response = client.get(f"/feeds/all.{fmt}?q=a%00b")
+        assert response.status_code == 400, (fmt, response.status_code)
+        assert "NUL" in response.json()["detail"]
+    assert client.get("/feeds/category/a%00b.atom").status_code == 404
+
+
+def test_a_dead_source_stands_out_on_the_index(sqlite_url: str) -> None:
+    """`dead` is the status an operator must act on; it had no style while `error` was red and
+    bold (found by the session-6 audit)."""
+    from worker.storage.db import transaction
+    from worker.storage.models import Source
+
+    add_articles(SOURCE, 1)
+    with transaction() as session:
+        for source in session.query(Source):
+            source.status = "dead"
+    page = client.get("/").text
+    assert '<td class="status-dead">dead</td>' in page
+    assert ".status-dead{" in page

@@ -44,6 +44,16 @@ def test_render_then_parse_is_identity() -> None:
     assert again == feeds
 
 
+def test_an_untitled_feed_round_trips_untitled() -> None:
+    """A source without a title is exported with text=URL (OPML needs a text); reading that back
+    made the URL its title, so export -> import -> export added title="URL" to every feed that
+    had never answered (found by the session-6 audit)."""
+    feeds = [OpmlFeed("https://quiet.example/rss", None, ())]
+    exported = render_opml(feeds, "t", datetime(2026, 1, 1, tzinfo=UTC))
+    assert b'text="https://quiet.example/rss"' in exported
+    assert parse_opml(exported, "export") == feeds
+
+
 @pytest.mark.parametrize("data", [b"<html><body/></html>", b"not xml at all", b""])
 def test_not_opml_is_a_clear_error(data: bytes) -> None:
     with pytest.raises(InputError, match=r"bad\.opml: not an OPML file"):

@@ -4,6 +4,7 @@ leases, the raw archive, and the operator's view."""
 
 from __future__ import annotations
 
+import json
 import threading
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -390,6 +391,21 @@ def test_archive_is_pruned_after_archive_days(sqlite_url: str, httpserver: HTTPS
     assert counts()["raw_payloads"] == 0
 
 
+def test_ingest_errors_are_pruned_with_the_archive(database_url: str, httpserver: HTTPServer) -> None:
+    """A flaky source never turns `dead` (each success clears `failing_since`) but adds an
+    ingest_errors row per failed poll: the table grew for as long as feedwash ran (found by the
+    session-6 audit). The daily prune drops rows older than FEEDWASH_ARCHIVE_DAYS."""
+    httpserver.expect_request("/flaky.xml").respond_with_data("down", status=502)
+    source_id = add(httpserver.url_for("/flaky.xml"))
+    ingest.poll_source(source_id, now=NOW, rng=MID)
+    ingest.poll_source(source_id, now=NOW + timedelta(days=10), rng=MID)
+    assert counts()["ingest_errors"] == 2
+    poll.prune_archive(now=NOW + timedelta(days=13))
+    assert counts()["ingest_errors"] == 2
+    poll.prune_archive(now=NOW + timedelta(days=15))
+    assert counts()["ingest_errors"] == 1  # the newer one stays
+
+
 def test_every_table_is_known_to_the_truncating_fixture() -> None:
     assert {"fetch_log", "raw_payloads"} <= set(Base.metadata.tables)
 
@@ -446,3 +462,71 @@ def test_feeds_sync_names_a_broken_sources_file(
     result = runner.invoke(app, ["feeds", "sync"])
     assert result.exit_code == 2, result.exception
     assert result.stderr.startswith(f"error: {path}")
+
+
+def test_a_json_feed_with_nul_characters(database_url: str, httpserver: HTTPServer) -> None:
+    """JSON allows "\\u0000"; PostgreSQL text does not. Such a feed crashed the poll with a
+    DataError: nothing recorded, `poll --once` aborted for every feed after it, the Celery task
+    retried at each lease expiry (found by the session-6 audit). NULs are dropped on reading."""
+    body = "text " * 80
+    items = [{"id": f"n\u0000{k}", "url": f"https://n.example/{k}", "title": f"NUL\u0000 {k}",
+              "content_html": f"<p>a \u0000 b {body}{k}</p>", "authors": [{"name": "a\u0000b"}],
+              "tags": ["t\u0000g"], "date_published": "2026-03-01T10:00:00Z"} for k in range(2)]
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "J\u0000F", "items": items}
+    httpserver.expect_request("/nul.json").respond_with_data(
+        json.dumps(document), content_type="application/feed+json")
+    source_id = add(httpserver.url_for("/nul.json"))
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert (report.status, report.new) == ("ok", 2)
+    with transaction() as session:
+        rows = session.execute(select(Article.title, Article.author, Article.text)).all()
+        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    assert sorted(title for title, _, _ in rows) == ["NUL 0", "NUL 1"]
+    assert all(author == "ab" and "\x00" not in text for _, author, text in rows)
+    assert source_title == "JF"
+
+
+@pytest.mark.parametrize("nul", ["\x00", "&#0;"], ids=["raw byte", "character reference"])
+def test_an_rss_feed_with_nul_characters(database_url: str, httpserver: HTTPServer, nul: str) -> None:
+    """Not XML, but it gets through feedparser: on PostgreSQL the poll died with a DataError and
+    recorded nothing (found by the session-6 audit). NULs are dropped on reading."""
+    items = "".join(
+        f"<item><title>T{nul}itle {k}</title><link>https://r.example/{k}</link><guid>g{nul}{k}</guid>"
+        f"<author>x{nul}y</author><category>c{nul}d</category>"
+        f"<description>&lt;p&gt;body {nul} {'text ' * 80}{k}&lt;/p&gt;</description></item>"
+        for k in range(2))
+    feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>R{nul}N</title>'
+            f"<link>https://r.example/</link><description>d</description>{items}</channel></rss>")
+    httpserver.expect_request("/nul.xml").respond_with_data(feed.encode(), content_type=RSS)
+    source_id = add(httpserver.url_for("/nul.xml"))
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert (report.status, report.new) == ("ok", 2)
+    with transaction() as session:
+        rows = session.execute(select(Article.title, Article.author, Article.categories)).all()
+        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    assert sorted(title for title, _, _ in rows) == ["Title 0", "Title 1"]
+    assert all(author == "xy" and list(categories) == ["cd"] for _, author, categories in rows)
+    assert source_title == "RN"
+
+
+def test_a_poll_that_cannot_store_is_recorded_not_raised(
+        sqlite_url: str, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever storing a feed raises (a value the database refuses, a bug), the poll records an
+    error and backs off. It raised instead: nothing recorded, `poll --once` stopped at that feed,
+    and the Celery task came back at every lease expiry (found by the session-6 audit)."""
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(2, timedelta(hours=6)), content_type=RSS)
+    source_id = add(httpserver.url_for("/feed.xml"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("refused by the database\n[SQL: INSERT ...]")
+
+    monkeypatch.setattr(poll, "_store_chunk", refuse)
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert report.status == "error"
+    with transaction() as session:
+        source = session.get(Source, source_id)
+        assert source is not None
+        assert (source.status, source.error_count) == ("error", 1)
+        assert source.last_error.endswith("could not store the feed (ValueError: refused by the database)")
+        assert source.next_poll_reason.startswith("backoff after 1 error")
+    assert counts()["raw_payloads"] == 1  # kept, to reprocess once fixed

@@ -113,3 +113,24 @@ def test_every_vector_through_the_served_feeds(database_url: str, tmp_path: Path
     for raw in feeds.values():  # and no live markup in the documents themselves
         lowered = raw.decode("utf-8").lower()
         assert "<script" not in lowered and "<iframe" not in lowered and "<svg" not in lowered
+
+
+def test_an_untitled_item_is_not_titled_by_its_unsafe_link() -> None:
+    """An item without a title is titled by its link, but only by a web link: the link itself is
+    dropped as unsafe, so a `javascript:` title was the only trace of it on the page and in every
+    served feed (found by the session-6 audit)."""
+    from worker.core.feed import parse_feed
+    from worker.core.jsonfeed import parse_json_feed
+
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://x.example/</link>'
+           b'<description>d</description>'
+           b'<item><title></title><link>javascript:alert(4)</link><guid>a</guid><description>x</description></item>'
+           b'<item><link>https://x.example/2</link><guid>b</guid><description>y</description></item>'
+           b'</channel></rss>')
+    assert [e.title for e in parse_feed(rss, "https://x.example/feed").entries] == [
+        "(untitled)", "https://x.example/2"]
+    items = [{"id": "a", "url": "javascript:alert(4)", "content_html": "x"},
+             {"id": "b", "url": "https://x.example/2", "content_html": "y"}]
+    feed = parse_json_feed(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t",
+                                       "items": items}), "https://x.example/feed.json")
+    assert [e.title for e in feed.entries] == ["(untitled)", "https://x.example/2"]

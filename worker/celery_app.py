@@ -56,7 +56,7 @@ app.conf.update(
             "task": "worker.tasks.import_seeds",
             "schedule": float(settings.seed_import_interval_seconds),
         },
-        "prune-archive": {  # raw payloads older than FEEDWASH_ARCHIVE_DAYS
+        "prune-archive": {  # raw payloads and ingest_errors older than FEEDWASH_ARCHIVE_DAYS
             "task": "worker.tasks.prune_archive",
             "schedule": 24 * 3600.0,
         },

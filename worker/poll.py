@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from worker import config, websub
@@ -109,7 +110,15 @@ def poll_source(
         parsed = parse_feed(result.content, result.url, result.headers)
     except InputError as exc:
         return _record_error(poll, str(exc), result.status, None, archive=result)
-    return _store(poll, result, parsed)
+    try:
+        return _store(poll, result, parsed)
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: nothing can be recorded; the task is retried
+    except Exception as exc:  # input the database refuses, or a bug: recorded, then backoff
+        log.exception("storing %s failed", target.url)
+        reason = (str(exc).splitlines() or [""])[0][:300]  # a DataError's text goes on with the SQL
+        return _record_error(poll, f"{target.url}: could not store the feed ({type(exc).__name__}: "
+                             f"{reason})", result.status, None, archive=result)
 
 
 def _ms(result: FetchResult) -> int:
@@ -299,8 +308,10 @@ def reprocess_source(source_id: int, settings: Settings | None = None) -> PollRe
 
 
 def prune_archive(settings: Settings | None = None, now: datetime | None = None) -> int:
-    """Drop raw payloads older than `archive_days`."""
+    """Drop raw payloads older than `archive_days`, and ingest_errors rows as old (nothing else
+    bounds them: a source that fails now and then never turns `dead`). Returns the payloads."""
     settings = settings or get_settings()
     cutoff = (now or utcnow()) - timedelta(days=settings.archive_days)
     with transaction() as session:
+        polling.prune_ingest_errors(session, cutoff)
         return polling.prune_archive(session, cutoff)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from worker.core.types import InputError, ParsedEntry, ParsedFeed
+from worker.core.urls import web_url
 
 VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
@@ -21,6 +22,8 @@ VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1"
 def parse_json_feed(text: str, url: str, warnings: tuple[str, ...] = ()) -> ParsedFeed:
     try:
         document = json.loads(text)
+        if "\\u0000" in text:  # the only way a NUL gets in: raw control characters are refused
+            document = _without_nul(document)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{url}: not a feed (invalid JSON: {exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
@@ -47,7 +50,7 @@ def _entry(item: dict[str, Any], site: str) -> ParsedEntry:
     image = _text(item.get("image")) or _text(item.get("banner_image"))
     return ParsedEntry(
         entry_key=_entry_key(item, link, title, published),
-        title=title or (link or "(untitled)"),
+        title=title or web_url(link) or "(untitled)",  # not a javascript: link, dropped later
         html=_body(item),
         link=link,
         author=_author(item),
@@ -96,6 +99,18 @@ def _date(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _without_nul(value: Any) -> Any:
+    """Every string of the document without NUL characters: JSON allows "\\u0000", XML and
+    PostgreSQL text do not (a title with one made the poll fail with a database error)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _text(value: object) -> str | None:

@@ -55,7 +55,8 @@ def _walk(parent: etree._Element, folders: tuple[str, ...], feeds: list[OpmlFeed
             continue
         categories = ["/".join(folders)] if folders else []
         categories += split_categories(outline.get("category"))
-        feeds.append(OpmlFeed(url, label or None, tuple(dict.fromkeys(categories)),
+        title = label if label and label != url else None  # text=URL: what an untitled feed exports
+        feeds.append(OpmlFeed(url, title, tuple(dict.fromkeys(categories)),
                               outline.get("htmlUrl") or None))
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from worker.core.moves import RedirectState
 from worker.core.schedule import Decision
-from worker.storage.models import Article, FetchLog, RawPayload, Source
+from worker.storage.models import Article, FetchLog, IngestError, RawPayload, Source
 from worker.storage.upsert import insert_for
 
 # New payloads: brotli quality 1. For the 1.7 MB feeds of benchmarks/ingest.py it takes 4.5 ms of
@@ -280,6 +280,11 @@ def archived_payloads(session: Session, source_id: int) -> list[ArchivedPayload]
 
 def prune_archive(session: Session, before: datetime) -> int:
     result: Any = session.execute(delete(RawPayload).where(RawPayload.fetched_at < before))
+    return int(result.rowcount or 0)
+
+
+def prune_ingest_errors(session: Session, before: datetime) -> int:
+    result: Any = session.execute(delete(IngestError).where(IngestError.occurred_at < before))
     return int(result.rowcount or 0)
 
 

@@ -46,6 +46,7 @@ def _page_context(**values: object) -> dict[str, object]:
 
 
 @app.get("/", response_class=HTMLResponse, tags=["pages"])
+@app.head("/", include_in_schema=False)  # link checkers and uptime monitors send HEAD
 def index(request: Request) -> HTMLResponse:
     """Output feeds with subscribe links, the newest articles, and per-source health."""
     with transaction() as session:
@@ -54,6 +55,7 @@ def index(request: Request) -> HTMLResponse:
 
 
 @app.get("/articles/{article_id}", response_class=HTMLResponse, tags=["pages"])
+@app.head("/articles/{article_id}", include_in_schema=False)
 def article_page(request: Request, article_id: int) -> HTMLResponse:
     """One cleaned article, where it was seen, and its cluster."""
     with transaction() as session:

@@ -6,6 +6,7 @@ Last-Modified, Cache-Control, precompressed gzip, 304s, and HEAD.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -44,9 +45,15 @@ def get_and_head(path: str) -> Callable[[F], F]:
     return register
 
 
+_OFFSET_AS_SPACE = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
+    # An unencoded "+08:00" arrives as " 08:00" (a "+" in a query string is a space): read it
+    # as the offset it was, instead of answering 400 to the URL a person typed.
+    value = _OFFSET_AS_SPACE.sub(r"+\1", value)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -61,6 +68,11 @@ def serve_feed(request: Request, req: FeedRequest) -> Response:
         raise HTTPException(404, f"unknown feed format {req.fmt!r}")
     if req.page is not None and req.filtered:
         raise HTTPException(400, "page cannot be combined with q, since or limit")
+    # No stored text holds a NUL (PostgreSQL refuses one even as a query parameter: a 500).
+    if "\x00" in (req.q or ""):
+        raise HTTPException(400, "q cannot contain a NUL character")
+    if "\x00" in req.key:
+        raise HTTPException(404, f"no {req.scope} {req.key!r}")
     settings = get_settings()
     base = settings.base_url.rstrip("/")
     query = request.url.query

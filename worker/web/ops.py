@@ -33,6 +33,7 @@ FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)  # seconds
 
 
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)  # uptime monitors often probe with HEAD
 def healthz() -> dict[str, str]:
     """The process is up (no dependency is checked)."""
     return {"status": "ok", "version": __version__}
@@ -68,6 +69,7 @@ def check_broker(url: str) -> str:
 
 
 @router.get("/readyz")
+@router.head("/readyz", include_in_schema=False)
 def readyz() -> JSONResponse:
     """Ready to serve: database reachable and at the newest migration, broker reachable."""
     report: dict[str, str] = {}
