@@ -57,6 +57,19 @@ def test_poll_stores_cleaned_entries(database_url: str, httpserver: HTTPServer) 
         assert (source.etag, source.title, source.status) == ('"v1"', "新浪财经 国内", "active")
 
 
+def test_a_title_the_operator_gave_survives_polls(database_url: str, httpserver: HTTPServer) -> None:
+    """Untitled sources take the feed's title; a title from OPML or sources.yaml is the
+    operator's and stays (every successful poll used to overwrite it)."""
+    httpserver.expect_request("/feed.rss").respond_with_data(sina_feed(), content_type="application/rss+xml")
+    with transaction() as session:
+        named = repo.ensure_source(session, "feed", httpserver.url_for("/feed.rss"), ingest.utcnow(),
+                                   title="Sina, my name for it")
+    assert ingest.poll_source(named).status == "ok"
+    with transaction() as session:
+        source = session.get(Source, named)
+        assert source is not None and source.title == "Sina, my name for it"
+
+
 def test_seed_and_feed_copy_are_one_article(database_url: str, httpserver: HTTPServer,
                                             tmp_path: Path) -> None:
     folder = tmp_path / "seeds"

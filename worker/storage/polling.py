@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import brotli
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.core.moves import RedirectState
@@ -168,6 +168,8 @@ def _source_update(names: tuple[str, ...], *, count_error: bool) -> Any:
     if found is None:
         values: dict[str, Any] = {
             name: bindparam(f"new_{name}", type_=SOURCES.c[name].type) for name in names}
+        if "title" in values:  # a title the operator gave (OPML, sources.yaml) stays
+            values["title"] = func.coalesce(SOURCES.c.title, values["title"])
         if count_error:
             values["error_count"] = SOURCES.c.error_count + 1
         found = _SOURCE_UPDATES[key] = update(SOURCES).where(

@@ -298,27 +298,6 @@ def save_seed_file(
     session.execute(stmt.on_conflict_do_update(index_elements=["source_id", "path"], set_=values))
 
 
-def mark_polled(
-    session: Session, source_id: int, now: datetime, next_poll_at: datetime, reason: str,
-    *, error: str | None = None, etag: str | None = None, last_modified: str | None = None,
-    title: str | None = None,
-) -> None:
-    values: dict[str, object] = {
-        "last_polled_at": now, "next_poll_at": next_poll_at, "next_poll_reason": reason,
-    }
-    if error is None:
-        values.update(last_success_at=now, error_count=0, status="active", last_error=None)
-        if etag is not None:
-            values["etag"] = etag
-        if last_modified is not None:
-            values["last_modified"] = last_modified
-        if title:
-            values["title"] = title
-    else:
-        values.update(last_error=error, status="error", error_count=Source.error_count + 1)
-    session.execute(update(Source).where(Source.id == source_id).values(**values))
-
-
 def latest_articles(session: Session, limit: int) -> Sequence[Article]:
     query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
     return session.execute(query).scalars().all()
