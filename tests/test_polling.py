@@ -382,6 +382,13 @@ def test_reprocess_from_the_archive_without_fetching(
     assert result.output.split()[1:5] == ["0", "new", "2", "re-stored"]
 
 
+def test_reprocess_of_an_unknown_source_is_one_error_line(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["reprocess", "999"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "error: source 999 not found" in result.stderr
+
+
 def test_archive_is_pruned_after_archive_days(sqlite_url: str, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/feed.xml").respond_with_data(rss(2, timedelta(hours=6)), content_type=RSS)
     source_id = add(httpserver.url_for("/feed.xml"))

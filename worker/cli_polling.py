@@ -127,6 +127,8 @@ def reprocess(source_id: int) -> None:
     report = poll.reprocess_source(source_id)
     for message in report.errors:
         err.print(f"error: {message}", markup=False)
+    if not report.url:  # no such source: the error says so, and there is no result to print
+        raise typer.Exit(1)
     typer.echo(f"{report.source_id}\t{report.new} new\t{report.duplicates} re-stored\t{report.url}")
     if report.status == "error" and not (report.new or report.duplicates):
         raise typer.Exit(1)
