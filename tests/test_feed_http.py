@@ -135,7 +135,7 @@ def test_precompressed_body_is_the_identity_body(sqlite_url: str) -> None:
 
 def test_since_with_an_unencoded_plus_offset(sqlite_url: str) -> None:
     """`?since=...T17:00:00+08:00` typed as is: the "+" reaches the app as a space. It was a 400
-    ("not an RFC 3339 date-time"); it means +08:00 (found by the session-6 audit)."""
+    ("not an RFC 3339 date-time"); it means +08:00 (found by an audit in session 5)."""
     add_articles(SOURCE, 3)  # published 08:00, 09:00 and 10:00 UTC
     typed = client.get("/feeds/all.json?since=2026-03-01T17:00:00+08:00")
     encoded = client.get("/feeds/all.json?since=2026-03-01T17:00:00%2B08:00")
@@ -147,7 +147,7 @@ def test_since_with_an_unencoded_plus_offset(sqlite_url: str) -> None:
 
 def test_head_on_pages_and_probes(sqlite_url: str) -> None:
     """Uptime monitors and link checkers send HEAD: it was a 405 on /, /articles/{id}, /healthz
-    and /readyz (found by the session-6 audit)."""
+    and /readyz (found by an audit in session 5)."""
     article_id = add_articles(SOURCE, 1)[0]
     for path in ("/", f"/articles/{article_id}", "/healthz"):
         get, head = client.get(path), client.head(path)
@@ -158,7 +158,7 @@ def test_head_on_pages_and_probes(sqlite_url: str) -> None:
 
 
 def test_article_page_without_an_author(sqlite_url: str) -> None:
-    """No author: the meta line starts with the date, not with a stray " · " (session-6 audit)."""
+    """No author: the meta line starts with the date, not with a stray " · " (an audit in session 5)."""
     from worker.storage.db import transaction
     from worker.storage.models import Article
 
@@ -173,7 +173,7 @@ def test_article_page_without_an_author(sqlite_url: str) -> None:
 
 def test_q_with_a_nul_character(database_url: str) -> None:
     """`?q=a%00b` was a 500 on PostgreSQL (a text parameter cannot hold NUL) and, on SQLite,
-    matched articles that do not contain "a\\0b" (found by the session-6 audit). No stored text
+    matched articles that do not contain "a\\0b" (found by an audit in session 5). No stored text
     holds a NUL, so it is a 400 that says why."""
     add_articles(SOURCE, 2)
     for fmt in ("atom", "rss", "json"):
@@ -185,7 +185,7 @@ def test_q_with_a_nul_character(database_url: str) -> None:
 
 def test_a_dead_source_stands_out_on_the_index(sqlite_url: str) -> None:
     """`dead` is the status an operator must act on; it had no style while `error` was red and
-    bold (found by the session-6 audit)."""
+    bold (found by an audit in session 5)."""
     from worker.storage.db import transaction
     from worker.storage.models import Source
 

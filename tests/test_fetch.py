@@ -475,7 +475,7 @@ def test_per_host_limit_in_process(counting_server: tuple[str, type[_Counting]])
 def test_per_host_limit_across_processes_without_redis(
         counting_server: tuple[str, type[_Counting]], tmp_path: Path) -> None:
     """The embedded broker's worker is several processes (prefork): the limit holds across
-    them, not once per process (found by the session-6 audit: 4 in flight with N = 2)."""
+    them, not once per process (found by an audit in session 5: 4 in flight with N = 2)."""
     base, handler = counting_server
     config = settings(max_requests_per_host=2, data_dir=tmp_path)
     assert config.resolved_broker_url().startswith("sqla+sqlite")

@@ -47,7 +47,7 @@ def test_render_then_parse_is_identity() -> None:
 def test_an_untitled_feed_round_trips_untitled() -> None:
     """A source without a title is exported with text=URL (OPML needs a text); reading that back
     made the URL its title, so export -> import -> export added title="URL" to every feed that
-    had never answered (found by the session-6 audit)."""
+    had never answered (found by an audit in session 5)."""
     feeds = [OpmlFeed("https://quiet.example/rss", None, ())]
     exported = render_opml(feeds, "t", datetime(2026, 1, 1, tzinfo=UTC))
     assert b'text="https://quiet.example/rss"' in exported

@@ -10,6 +10,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
@@ -401,7 +402,7 @@ def test_archive_is_pruned_after_archive_days(sqlite_url: str, httpserver: HTTPS
 def test_ingest_errors_are_pruned_with_the_archive(database_url: str, httpserver: HTTPServer) -> None:
     """A flaky source never turns `dead` (each success clears `failing_since`) but adds an
     ingest_errors row per failed poll: the table grew for as long as feedwash ran (found by the
-    session-6 audit). The daily prune drops rows older than FEEDWASH_ARCHIVE_DAYS."""
+    an audit in session 5). The daily prune drops rows older than FEEDWASH_ARCHIVE_DAYS."""
     httpserver.expect_request("/flaky.xml").respond_with_data("down", status=502)
     source_id = add(httpserver.url_for("/flaky.xml"))
     ingest.poll_source(source_id, now=NOW, rng=MID)
@@ -471,23 +472,31 @@ def test_feeds_sync_names_a_broken_sources_file(
     assert result.stderr.startswith(f"error: {path}")
 
 
+def _poll_two_new(httpserver: HTTPServer, path: str, body: bytes, content_type: str,
+                  *columns: Any) -> tuple[list[Any], str | None]:
+    """Serve `body` at `path`, poll it as a new source (two new entries expected), and return
+    the stored articles' `columns` and the source's title."""
+    httpserver.expect_request(path).respond_with_data(body, content_type=content_type)
+    source_id = add(httpserver.url_for(path))
+    report = ingest.poll_source(source_id, now=NOW, rng=MID)
+    assert (report.status, report.new) == ("ok", 2)
+    with transaction() as session:
+        source = session.get(Source, source_id)
+        assert source is not None
+        return list(session.execute(select(*columns)).all()), source.title
+
+
 def test_a_json_feed_with_nul_characters(database_url: str, httpserver: HTTPServer) -> None:
     """JSON allows "\\u0000"; PostgreSQL text does not. Such a feed crashed the poll with a
     DataError: nothing recorded, `poll --once` aborted for every feed after it, the Celery task
-    retried at each lease expiry (found by the session-6 audit). NULs are dropped on reading."""
+    retried at each lease expiry (found by an audit in session 5). NULs are dropped on reading."""
     body = "text " * 80
     items = [{"id": f"n\u0000{k}", "url": f"https://n.example/{k}", "title": f"NUL\u0000 {k}",
               "content_html": f"<p>a \u0000 b {body}{k}</p>", "authors": [{"name": "a\u0000b"}],
               "tags": ["t\u0000g"], "date_published": "2026-03-01T10:00:00Z"} for k in range(2)]
     document = {"version": "https://jsonfeed.org/version/1.1", "title": "J\u0000F", "items": items}
-    httpserver.expect_request("/nul.json").respond_with_data(
-        json.dumps(document), content_type="application/feed+json")
-    source_id = add(httpserver.url_for("/nul.json"))
-    report = ingest.poll_source(source_id, now=NOW, rng=MID)
-    assert (report.status, report.new) == ("ok", 2)
-    with transaction() as session:
-        rows = session.execute(select(Article.title, Article.author, Article.text)).all()
-        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    rows, source_title = _poll_two_new(httpserver, "/nul.json", json.dumps(document).encode(),
+                                       "application/feed+json", Article.title, Article.author, Article.text)
     assert sorted(title for title, _, _ in rows) == ["NUL 0", "NUL 1"]
     assert all(author == "ab" and "\x00" not in text for _, author, text in rows)
     assert source_title == "JF"
@@ -496,7 +505,7 @@ def test_a_json_feed_with_nul_characters(database_url: str, httpserver: HTTPServ
 @pytest.mark.parametrize("nul", ["\x00", "&#0;"], ids=["raw byte", "character reference"])
 def test_an_rss_feed_with_nul_characters(database_url: str, httpserver: HTTPServer, nul: str) -> None:
     """Not XML, but it gets through feedparser: on PostgreSQL the poll died with a DataError and
-    recorded nothing (found by the session-6 audit). NULs are dropped on reading."""
+    recorded nothing (found by an audit in session 5). NULs are dropped on reading."""
     items = "".join(
         f"<item><title>T{nul}itle {k}</title><link>https://r.example/{k}</link><guid>g{nul}{k}</guid>"
         f"<author>x{nul}y</author><category>c{nul}d</category>"
@@ -504,13 +513,8 @@ def test_an_rss_feed_with_nul_characters(database_url: str, httpserver: HTTPServ
         for k in range(2))
     feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>R{nul}N</title>'
             f"<link>https://r.example/</link><description>d</description>{items}</channel></rss>")
-    httpserver.expect_request("/nul.xml").respond_with_data(feed.encode(), content_type=RSS)
-    source_id = add(httpserver.url_for("/nul.xml"))
-    report = ingest.poll_source(source_id, now=NOW, rng=MID)
-    assert (report.status, report.new) == ("ok", 2)
-    with transaction() as session:
-        rows = session.execute(select(Article.title, Article.author, Article.categories)).all()
-        source_title = session.get(Source, source_id).title  # type: ignore[union-attr]
+    rows, source_title = _poll_two_new(httpserver, "/nul.xml", feed.encode(), RSS,
+                                       Article.title, Article.author, Article.categories)
     assert sorted(title for title, _, _ in rows) == ["Title 0", "Title 1"]
     assert all(author == "xy" and list(categories) == ["cd"] for _, author, categories in rows)
     assert source_title == "RN"
@@ -520,7 +524,7 @@ def test_a_poll_that_cannot_store_is_recorded_not_raised(
         sqlite_url: str, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever storing a feed raises (a value the database refuses, a bug), the poll records an
     error and backs off. It raised instead: nothing recorded, `poll --once` stopped at that feed,
-    and the Celery task came back at every lease expiry (found by the session-6 audit)."""
+    and the Celery task came back at every lease expiry (found by an audit in session 5)."""
     httpserver.expect_request("/feed.xml").respond_with_data(rss(2, timedelta(hours=6)), content_type=RSS)
     source_id = add(httpserver.url_for("/feed.xml"))
 

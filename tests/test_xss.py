@@ -118,7 +118,7 @@ def test_every_vector_through_the_served_feeds(database_url: str, tmp_path: Path
 def test_an_untitled_item_is_not_titled_by_its_unsafe_link() -> None:
     """An item without a title is titled by its link, but only by a web link: the link itself is
     dropped as unsafe, so a `javascript:` title was the only trace of it on the page and in every
-    served feed (found by the session-6 audit)."""
+    served feed (found by an audit in session 5)."""
     from worker.core.feed import parse_feed
     from worker.core.jsonfeed import parse_json_feed
 

@@ -143,7 +143,7 @@ def _parser_headers(headers: dict[str, str]) -> dict[str, str]:
 def _without_nul(entry: ParsedEntry) -> ParsedEntry:
     """The entry without NUL characters. XML forbids them, but a raw NUL byte or a "&#0;" gets
     through feedparser, and PostgreSQL text refuses them: the poll failed with a database error,
-    recording nothing (found by the session-6 audit)."""
+    recording nothing (found by an audit in session 5)."""
     changes: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         value = getattr(entry, name)
