@@ -74,6 +74,16 @@ def test_gzip_and_head(sqlite_url: str) -> None:
     assert page.headers["content-encoding"] == "gzip"  # pages through the middleware
 
 
+def test_a_category_feed_typed_in_capitals_redirects_to_its_slug(sqlite_url: str) -> None:
+    """Slugs are lower-case; a typed `/feeds/category/Tech.atom` was a 404 (found by an audit in
+    session 5). It is a 301 to the feed's one URL, with its query."""
+    add_articles(SOURCE, 2, categories=("Tech News",))
+    moved = client.get("/feeds/category/Tech%20News.atom?limit=1", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (301, "/feeds/category/tech-news.atom?limit=1")
+    assert client.get("/feeds/category/Tech%20News.atom").status_code == 200  # followed
+    assert client.get("/feeds/category/Nope.atom").status_code == 404  # after the redirect
+
+
 def test_unknown_feeds_and_bad_parameters(sqlite_url: str) -> None:
     add_articles(SOURCE, 2, categories=("新浪财经－国內",))
     assert client.get(f"/feeds/category/{quote('新浪财经-国內')}.atom").status_code == 200

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from worker.core.opml import OpmlFeed, render_opml
 from worker.core.render import FEED_MEDIA_TYPES
@@ -106,6 +107,10 @@ def feed_all(request: Request, fmt: str, q: Q = None, since: SINCE = None, limit
 def feed_category(request: Request, slug: str, fmt: str, q: Q = None, since: SINCE = None,
                   limit: LIMIT = None, page: PAGE = None, all: ALL = False) -> Response:
     """The articles of one category; the slug keeps Chinese characters (percent-encoded)."""
+    canonical = category_slug(slug)
+    if canonical and canonical != slug and fmt in FORMATS:  # a typed `CAT0`, `Cat 0`: one URL per feed
+        target = feed_path("category", canonical, fmt)
+        return RedirectResponse(f"{target}?{request.url.query}" if request.url.query else target, 301)
     return serve_feed(request, FeedRequest(fmt, "category", slug, q, _since(since), limit, page, all=all))
 
 
