@@ -74,7 +74,7 @@ def test_cli_round_trip(database_url: str, tmp_path: Path) -> None:
     source.write_bytes(OPML)
     result = runner.invoke(app, ["feeds", "import-opml", str(source)])
     assert result.exit_code == 0, result.output
-    assert "3 feeds imported" in result.output
+    assert "3 feeds imported" in result.output and "3 new, 0 already there" in result.output
     with transaction() as session:
         stored = {s.url: (s.title, s.categories) for s in repo.list_sources(session, "feed")}
     assert stored["https://sina.example/rss"] == ("Sina", ["News/China", "finance", "tech"])
@@ -89,6 +89,7 @@ def test_cli_round_trip(database_url: str, tmp_path: Path) -> None:
     }
     # Importing the export again adds nothing and keeps the categories.
     (tmp_path / "again.opml").write_bytes(exported.stdout_bytes)
-    assert runner.invoke(app, ["feeds", "import-opml", str(tmp_path / "again.opml")]).exit_code == 0
+    again = runner.invoke(app, ["feeds", "import-opml", str(tmp_path / "again.opml")])
+    assert again.exit_code == 0 and "0 new, 3 already there" in again.output
     with transaction() as session:
         assert len(repo.list_sources(session, "feed")) == 3

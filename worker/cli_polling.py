@@ -106,11 +106,14 @@ def feeds_import_opml(file: Annotated[Path, typer.Argument(help="OPML 2.0 file."
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
     interval = get_settings().default_interval_minutes
+    added = 0
     with transaction() as session:
         for feed in feeds:
-            source_id = repo.ensure_source(session, "feed", feed.url, ingest.utcnow(), interval, feed.title)
+            source_id, created = repo.add_source(session, "feed", feed.url, ingest.utcnow(), interval,
+                                                 feed.title)
+            added += created
             polling.add_categories(session, source_id, feed.categories)
-    out.print(f"{len(feeds)} feeds imported from {file}")
+    out.print(f"{len(feeds)} feeds imported from {file}: {added} new, {len(feeds) - added} already there")
 
 
 def feeds_export_opml() -> None:

@@ -29,12 +29,22 @@ def ensure_source(
     title: str | None = None,
 ) -> int:
     """The id of the source at `url`, created if missing (concurrent callers get the same id)."""
+    return add_source(session, kind, url, now, interval_minutes, title)[0]
+
+
+def add_source(
+    session: Session, kind: str, url: str, now: datetime, interval_minutes: int = 60,
+    title: str | None = None,
+) -> tuple[int, bool]:
+    """ensure_source, and whether this call created the source."""
     stmt = insert_for(session, Source).values(
         kind=kind, url=url, title=title, interval_minutes=interval_minutes, status="active",
         next_poll_at=now, next_poll_reason="new source", created_at=now, error_count=0,
-    ).on_conflict_do_nothing(index_elements=["url"])
-    session.execute(stmt)
-    return session.execute(select(Source.id).where(Source.url == url)).scalar_one()
+    ).on_conflict_do_nothing(index_elements=["url"]).returning(Source.id)
+    new_id = session.execute(stmt).scalar_one_or_none()  # no row: the URL was there already
+    if new_id is not None:
+        return new_id, True
+    return session.execute(select(Source.id).where(Source.url == url)).scalar_one(), False
 
 
 def list_sources(session: Session, kind: str | None = None) -> Sequence[Source]:
